@@ -1,0 +1,60 @@
+# Backorder Desk — the commands a newcomer needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install demo serve worker test test-postgres bench lint check-deploy reset
+
+help:
+	@echo "make demo     set everything up (venv, install, migrate, demo data, logins) and run server + worker"
+	@echo "make test     run the test suite (SQLite; set DATABASE_URL for PostgreSQL)"
+	@echo "make install  create .venv and install the pinned dependencies"
+	@echo "make bench    run the benchmarks (PostgreSQL; see docs/performance.md)"
+	@echo "make reset    delete the local SQLite database"
+
+$(VENV)/.installed: requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(PY) manage.py migrate --no-input -v0
+	@if $(PY) manage.py shell -c "import sys; from inventory.models import SKU; sys.exit(0 if SKU.objects.exists() else 1)" 2>/dev/null; \
+		then echo "Demo data already loaded (make reset to start over)."; \
+		else $(PY) manage.py seed_demo; fi
+	$(PY) manage.py setup_schedules
+	$(PY) manage.py demo_logins
+	@echo "Starting the django-q2 worker and the web server on http://127.0.0.1:$(PORT)/admin/ (Ctrl-C stops both)."
+	@trap 'kill 0' EXIT INT TERM; \
+		$(PY) manage.py qcluster & \
+		$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+serve: install
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+worker: install
+	$(PY) manage.py qcluster
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgres: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/backorder_desk} $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/backorder_desk_bench} $(PY) bench/run.py
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+check-deploy: install
+	DEBUG=False SECRET_KEY=check-deploy-$$(head -c 32 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9') \
+		ALLOWED_HOSTS=desk.example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+reset:
+	rm -f var/backorder-desk.sqlite3 var/backorder-desk.sqlite3-wal var/backorder-desk.sqlite3-shm

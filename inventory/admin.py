@@ -1,0 +1,153 @@
+"""Admin for reference data, catalog, stock and caps.
+
+The purchase-order admin lives in promises/admin.py: its change form previews the
+impact on promises, which inventory must not import.
+"""
+
+from django.contrib import admin
+from django.db.models import Sum
+from simple_history.admin import SimpleHistoryAdmin
+
+from inventory.models import (
+    SKU,
+    BackorderCap,
+    Channel,
+    PurchaseOrderLine,
+    Receipt,
+    Region,
+    StockLevel,
+    Supplier,
+    Warehouse,
+)
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = (
+        "code", "name", "legal_regime", "currency", "locale", "timezone",
+        "transit_min_days", "transit_max_days", "default_warehouse", "hold_notices_for_review",
+    )
+    list_select_related = ("default_warehouse",)
+    readonly_fields = ("code",)
+
+    def has_add_permission(self, request):
+        # The three regions and their legal regimes are fixed by a migration.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "kind", "region", "priority", "strategy", "active")
+    list_editable = ("priority", "strategy", "active")
+    list_filter = ("kind", "region", "strategy", "active")
+    list_select_related = ("region",)
+    search_fields = ("code", "name")
+
+
+@admin.register(Warehouse)
+class WarehouseAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "operator", "country", "timezone", "cutoff_time", "handling_days")
+    list_filter = ("operator", "country")
+    search_fields = ("code", "name")
+    filter_horizontal = ("regions_served",)
+
+
+@admin.register(Supplier)
+class SupplierAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "country", "lead_time_days", "email")
+    search_fields = ("name", "code", "email")
+    list_filter = ("country",)
+
+
+class StockLevelInline(admin.TabularInline):
+    model = StockLevel
+    extra = 0
+    fields = ("warehouse", "on_hand", "updated_at")
+    readonly_fields = ("updated_at",)
+    autocomplete_fields = ("warehouse",)
+
+
+@admin.register(SKU)
+class SKUAdmin(admin.ModelAdmin):
+    list_display = (
+        "code", "name", "on_hand_total", "backorder_allowed", "preorder", "sell_beyond_supply",
+        "safety_stock", "lead_time_days", "supplier", "active",
+    )
+    list_filter = ("backorder_allowed", "preorder", "sell_beyond_supply", "active", "supplier")
+    list_select_related = ("supplier",)
+    search_fields = ("code", "name")
+    autocomplete_fields = ("supplier",)
+    inlines = [StockLevelInline]
+    fieldsets = (
+        (None, {"fields": ("code", "name", "supplier", "active")}),
+        ("Backorder policy", {"fields": (
+            "backorder_allowed", "preorder", "release_date", "sell_beyond_supply", "safety_stock",
+            "lead_time_days", "lead_time_slip_days",
+        )}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_on_hand=Sum("stock_levels__on_hand"))
+
+    @admin.display(description="On hand", ordering="_on_hand")
+    def on_hand_total(self, obj):
+        return obj._on_hand or 0
+
+
+@admin.register(StockLevel)
+class StockLevelAdmin(SimpleHistoryAdmin):
+    list_display = ("sku", "warehouse", "on_hand", "updated_at")
+    list_filter = ("warehouse",)
+    list_select_related = ("sku", "warehouse")
+    search_fields = ("sku__code", "sku__name")
+    autocomplete_fields = ("sku",)
+    history_list_display = ("on_hand",)
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(admin.ModelAdmin):
+    list_display = ("id", "received_at", "purchase_order", "sku", "qty", "reference", "received_by")
+    list_filter = ("po_line__purchase_order__warehouse", "received_at")
+    list_select_related = ("po_line__purchase_order", "po_line__sku", "received_by")
+    search_fields = ("po_line__purchase_order__number", "po_line__sku__code", "reference")
+    date_hierarchy = "received_at"
+    raw_id_fields = ("po_line",)
+
+    def has_change_permission(self, request, obj=None):
+        # A receipt is a fact; correct it with a stock adjustment, not an edit.
+        return False
+
+    @admin.display(description="PO", ordering="po_line__purchase_order__number")
+    def purchase_order(self, obj):
+        return obj.po_line.purchase_order
+
+    @admin.display(description="SKU", ordering="po_line__sku__code")
+    def sku(self, obj):
+        return obj.po_line.sku
+
+
+@admin.register(BackorderCap)
+class BackorderCapAdmin(SimpleHistoryAdmin):
+    list_display = ("__str__", "sku", "channel", "region", "max_backorder_qty", "max_promise_days", "active")
+    list_display_links = ("__str__",)
+    list_editable = ("max_backorder_qty", "max_promise_days", "active")
+    list_filter = ("active", "region", "channel")
+    list_select_related = ("sku", "channel", "region")
+    search_fields = ("sku__code", "channel__code", "note")
+    autocomplete_fields = ("sku",)
+
+
+@admin.register(PurchaseOrderLine)
+class PurchaseOrderLineAdmin(SimpleHistoryAdmin):
+    list_display = ("purchase_order", "sku", "qty_ordered", "qty_received", "eta", "po_status")
+    list_filter = ("purchase_order__status", "purchase_order__warehouse")
+    list_select_related = ("purchase_order", "sku")
+    search_fields = ("purchase_order__number", "sku__code")
+    raw_id_fields = ("purchase_order", "sku")
+
+    @admin.display(description="PO status", ordering="purchase_order__status")
+    def po_status(self, obj):
+        return obj.purchase_order.get_status_display()

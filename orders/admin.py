@@ -1,0 +1,69 @@
+"""Admin for customers, shipments and cancellations.
+
+The order admin lives in promises/admin.py: it shows each line's promise and sources.
+"""
+
+from django.contrib import admin
+
+from orders.models import Cancellation, Customer, Shipment, ShipmentLine
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("email", "name", "region", "locale", "created_at")
+    list_filter = ("region", "locale")
+    list_select_related = ("region",)
+    search_fields = ("email", "name")
+    readonly_fields = ("created_at",)
+
+
+class ShipmentLineInline(admin.TabularInline):
+    model = ShipmentLine
+    extra = 0
+    raw_id_fields = ("order_line",)
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(admin.ModelAdmin):
+    list_display = ("id", "order", "shipped_at", "carrier", "tracking_number")
+    list_filter = ("carrier", "order__channel", "order__region")
+    list_select_related = ("order__channel",)
+    search_fields = ("order__external_id", "tracking_number", "order__customer__email")
+    date_hierarchy = "shipped_at"
+    raw_id_fields = ("order",)
+    inlines = [ShipmentLineInline]
+
+
+class RefundStatusFilter(admin.SimpleListFilter):
+    title = "refund"
+    parameter_name = "refund"
+
+    def lookups(self, request, model_admin):
+        return [("due", "Refund due"), ("overdue", "Refund overdue"), ("done", "Refunded")]
+
+    def queryset(self, request, queryset):
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        if self.value() == "due":
+            return queryset.filter(refunded_at__isnull=True)
+        if self.value() == "overdue":
+            return queryset.filter(refunded_at__isnull=True, refund_due_by__lt=today)
+        if self.value() == "done":
+            return queryset.filter(refunded_at__isnull=False)
+        return queryset
+
+
+@admin.register(Cancellation)
+class CancellationAdmin(admin.ModelAdmin):
+    list_display = (
+        "id", "order", "line", "qty", "amount", "currency", "reason", "initiated_by",
+        "cancelled_at", "refund_due_by", "refunded_at",
+    )
+    list_filter = (RefundStatusFilter, "reason", "initiated_by", "currency", "order__region")
+    list_select_related = ("order__channel", "line__sku", "line__order__channel")
+    search_fields = ("order__external_id", "order__customer__email", "line__sku__code")
+    date_hierarchy = "cancelled_at"
+    raw_id_fields = ("order", "line", "user")
+    readonly_fields = ("order", "line", "qty", "amount", "currency", "reason", "initiated_by",
+                       "cancelled_at", "refund_due_by", "user")

@@ -1,0 +1,215 @@
+"""Demand side: customers, orders, order lines, shipments, cancellations and refunds."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+
+from inventory.models import SKU, Channel, Region, Strategy, Warehouse
+
+
+class Currency(models.TextChoices):
+    USD = "USD", "US dollar"
+    EUR = "EUR", "Euro"
+    GBP = "GBP", "Pound sterling"
+
+
+class Customer(models.Model):
+    email = models.EmailField()
+    name = models.CharField(max_length=120)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="customers")
+    locale = models.CharField(max_length=10, help_text="e.g. en_US, en_GB, de_DE, fr_FR.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="customer_email_unique_ci"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} <{self.email}>"
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
+        SHIPPED = "shipped", "Shipped"
+        CANCELLED = "cancelled", "Cancelled"
+        CLOSED = "closed", "Closed (shipped and cancelled)"
+
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="orders")
+    external_id = models.CharField(max_length=80, help_text="The channel's own order number.")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    placed_at = models.DateTimeField(db_index=True)
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    paid_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    shipping_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    strategy = models.CharField(
+        max_length=12, choices=Strategy.choices, blank=True,
+        help_text="Overrides the channel's backorder strategy for this order. Blank: the channel's.",
+    )
+    essential_date = models.BooleanField(
+        default=False,
+        help_text="The customer said the delivery date is essential (EU art. 18(2), CRA s.28(6)).",
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], name="order_external_id_unique_per_channel"
+            ),
+            models.CheckConstraint(condition=Q(paid_amount__gte=0), name="order_paid_not_negative"),
+            models.CheckConstraint(
+                condition=Q(shipping_amount__gte=0), name="order_shipping_not_negative"
+            ),
+        ]
+        indexes = [models.Index(fields=["channel", "updated_at", "id"], name="order_channel_sync")]
+
+    def __str__(self):
+        return f"{self.channel_id and self.channel.code}#{self.external_id}"
+
+    @property
+    def effective_strategy(self):
+        return self.strategy or self.channel.strategy
+
+
+class OrderLineQuerySet(models.QuerySet):
+    def open(self):
+        """Lines with units left to ship: neither fully shipped nor cancelled."""
+        return self.filter(status__in=OrderLine.OPEN_STATUSES)
+
+    def in_pool(self, sku_id, warehouse_id):
+        return self.filter(sku_id=sku_id, warehouse_id=warehouse_id)
+
+
+class OrderLine(models.Model):
+    class Status(models.TextChoices):
+        ALLOCATED = "allocated", "Allocated (stock)"
+        BACKORDERED = "backordered", "Backordered"
+        SHIPPED = "shipped", "Shipped"
+        CANCELLED = "cancelled", "Cancelled"
+
+    OPEN_STATUSES = (Status.ALLOCATED, Status.BACKORDERED)
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="order_lines")
+    warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, related_name="order_lines",
+        help_text="The pool the line is served from.",
+    )
+    qty = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    qty_shipped = models.PositiveIntegerField(default=0)
+    qty_cancelled = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.BACKORDERED)
+
+    objects = OrderLineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(qty__gt=0), name="order_line_qty_positive"),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0), name="order_line_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(qty_shipped__gte=0)
+                & Q(qty_cancelled__gte=0)
+                & Q(qty__gte=F("qty_shipped") + F("qty_cancelled")),
+                name="order_line_shipped_cancelled_le_qty",
+            ),
+        ]
+        indexes = [models.Index(fields=["sku", "warehouse", "status"], name="order_line_pool")]
+
+    def __str__(self):
+        return f"{self.order} line {self.pk}: {self.qty} × {self.sku_id and self.sku.code}"
+
+    @property
+    def qty_open(self):
+        return self.qty - self.qty_shipped - self.qty_cancelled
+
+    @property
+    def amount(self):
+        return self.qty * self.unit_price
+
+
+class Shipment(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments")
+    shipped_at = models.DateTimeField()
+    carrier = models.CharField(max_length=40, blank=True)
+    tracking_number = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-shipped_at", "-id"]
+
+    def __str__(self):
+        return f"Shipment {self.pk} of {self.order}"
+
+
+class ShipmentLine(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="shipment_lines")
+    qty = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(qty__gt=0), name="shipment_line_qty_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.qty} of line {self.order_line_id}"
+
+
+class Cancellation(models.Model):
+    """Units of a line cancelled, and the refund they are owed."""
+
+    class Reason(models.TextChoices):
+        CUSTOMER_REQUEST = "customer_request", "Customer request"
+        CUSTOMER_DECLINED_DELAY = "customer_declined_delay", "Customer declined the delay"
+        NO_CONSENT = "no_consent", "No consent to a long delay (16 CFR 435.2(c))"
+        PAST_DUE = "past_due", "Not shipped by the promised date without notice"
+        OUT_OF_STOCK = "out_of_stock", "Seller cannot supply"
+        WITHDRAWAL = "withdrawal", "Withdrawal from the contract"
+        PARTNER = "partner", "Cancelled by the channel"
+        OTHER = "other", "Other"
+
+    class Initiator(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        AGENT = "agent", "Agent"
+        SYSTEM = "system", "System (regional rule)"
+        PARTNER = "partner", "Partner API"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="cancellations")
+    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="cancellations")
+    qty = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2, help_text="Refund owed.")
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    reason = models.CharField(max_length=30, choices=Reason.choices)
+    initiated_by = models.CharField(max_length=10, choices=Initiator.choices)
+    note = models.TextField(blank=True)
+    cancelled_at = models.DateTimeField()
+    refund_due_by = models.DateField(help_text="Legal refund deadline for the order's region.")
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    refund_reference = models.CharField(max_length=80, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-cancelled_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(qty__gt=0), name="cancellation_qty_positive"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="cancellation_amount_not_negative"),
+        ]
+        indexes = [models.Index(fields=["refunded_at", "refund_due_by"], name="cancellation_refund_due")]
+
+    def __str__(self):
+        return f"Cancellation {self.pk}: {self.qty} of line {self.line_id}"

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class PromisesConfig(AppConfig):
+    name = "promises"
+
+    def ready(self):
+        # Receivers that mark pools dirty when supply or demand changes.
+        from promises import signals  # noqa: F401

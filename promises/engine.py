@@ -1,0 +1,378 @@
+"""Allocate one (SKU, warehouse) pool's supply to its open order lines and promise ship dates.
+
+Pure: standard library only, plain frozen dataclasses in, decisions out, no database. The
+processing order follows SAP's backorder processing; docs/promising.md explains it with
+worked examples. In short, after sorting supply by (available_on, key) and lines by
+(strategy class, channel_priority, placed_at, line_id):
+
+1. win lines take the earliest free supply;
+2. gain, then fill, lines holding a confirmed promise reserve the latest supply that still
+   meets it; the lines whose promise no supply can meet any more then take the earliest
+   supply left and are flagged guarantee_broken;
+3. gain lines, in priority order, give back what they hold and take the earliest free supply
+   (never worse: their own units are back in the pool); new gain lines are served here too;
+4. redistribute lines take the earliest free supply;
+5. fill lines keep their reservation and their current date; new fill lines are served here;
+6. lose lines take what is left.
+Quantity nothing covers gets an unconfirmed estimate from the pool's fallback lead time.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "Allocation",
+    "Assignment",
+    "Calendar",
+    "Demand",
+    "PoolPolicy",
+    "Strategy",
+    "Supply",
+    "allocate",
+    "free_supply",
+]
+
+SUPPLY_KINDS = ("stock", "purchase_order")
+
+
+class Strategy(enum.StrEnum):
+    """Backorder strategy of a line; the definition order is the processing order."""
+
+    WIN = "win"
+    GAIN = "gain"
+    REDISTRIBUTE = "redistribute"
+    FILL = "fill"
+    LOSE = "lose"
+
+
+_CLASS_RANK = {strategy: rank for rank, strategy in enumerate(Strategy)}
+
+
+class Calendar(Protocol):
+    """What the engine needs from promises.calendar.ShipCalendar."""
+
+    @property
+    def timezone(self) -> str: ...
+
+    def ship_date(
+        self, *, supply_date: date | None, placed_at: datetime, now: datetime
+    ) -> date: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Supply:
+    """Units of one source that a pool can promise from a date on."""
+
+    key: str
+    kind: str
+    reference: str
+    qty: int
+    available_on: date
+
+    def __post_init__(self) -> None:
+        """Reject a negative quantity or an unknown kind."""
+        if self.qty < 0:
+            raise ValueError(f"supply {self.key!r}: qty must be >= 0, got {self.qty}")
+        if self.kind not in SUPPLY_KINDS:
+            raise ValueError(f"supply {self.key!r}: kind must be one of {SUPPLY_KINDS}")
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """The open quantity of one order line, with the promise it holds now."""
+
+    line_id: int
+    qty: int
+    strategy: Strategy
+    channel_priority: int
+    placed_at: datetime
+    current_ship_date: date | None
+    current_confirmed: bool = False
+
+    def __post_init__(self) -> None:
+        """Coerce a plain strategy string and reject unusable lines."""
+        # Model fields hand over "gain"; grouping needs the enum member.
+        object.__setattr__(self, "strategy", Strategy(self.strategy))
+        if self.qty <= 0:
+            raise ValueError(f"line {self.line_id}: open qty must be > 0, got {self.qty}")
+        if self.placed_at.tzinfo is None or self.placed_at.utcoffset() is None:
+            raise ValueError(f"line {self.line_id}: placed_at must be timezone-aware")
+
+    @property
+    def holds_promise(self) -> bool:
+        """Return whether the line holds a confirmed promise (an estimate is no promise)."""
+        return self.current_confirmed and self.current_ship_date is not None
+
+    @property
+    def is_protected(self) -> bool:
+        """Return whether the engine reserves supply for this line's promise (gain, fill)."""
+        return self.strategy in (Strategy.GAIN, Strategy.FILL) and self.holds_promise
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """Units of one source given to a line."""
+
+    supply_key: str
+    kind: str
+    reference: str
+    qty: int
+    available_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """The engine's decision for one line: its sources and its promised ship date."""
+
+    line_id: int
+    allocations: tuple[Allocation, ...]
+    confirmed: bool
+    supply_date: date | None
+    ship_date: date
+    rule: str
+    guarantee_broken: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PoolPolicy:
+    """Per-pool settings the allocation needs beyond supply and demand."""
+
+    lead_time_days: int
+    sell_beyond_supply: bool
+
+    def __post_init__(self) -> None:
+        """Reject a negative lead time."""
+        if self.lead_time_days < 0:
+            raise ValueError(f"lead_time_days must be >= 0, got {self.lead_time_days}")
+
+
+def _supply_order(s: Supply) -> tuple[date, str]:
+    return (s.available_on, s.key)
+
+
+def _priority(d: Demand) -> tuple[int, int, datetime, int]:
+    return (_CLASS_RANK[d.strategy], d.channel_priority, d.placed_at, d.line_id)
+
+
+class _Pool:
+    """Free units per source, walked earliest first (or latest first for reservations)."""
+
+    __slots__ = ("sources", "free", "_index", "_head")
+
+    def __init__(self, supply: Iterable[Supply]) -> None:
+        # Zero-quantity sources (all safety stock, fully received PO) can never be taken.
+        self.sources = sorted((s for s in supply if s.qty > 0), key=_supply_order)
+        self.free = {s.key: s.qty for s in self.sources}
+        self._index = {s.key: i for i, s in enumerate(self.sources)}
+        self._head = 0  # no source before this index has free units; keeps big pools linear
+
+    def take_earliest(self, qty: int) -> dict[str, int]:
+        """Take up to qty units from the earliest sources with free units."""
+        while self._head < len(self.sources) and not self.free[self.sources[self._head].key]:
+            self._head += 1
+        return self._take(itertools.islice(self.sources, self._head, None), qty)
+
+    def take_latest(self, prefix: int, qty: int) -> dict[str, int]:
+        """Take qty units from the latest of the first `prefix` sources."""
+        return self._take(reversed(self.sources[:prefix]), qty)
+
+    def free_in(self, prefix: int) -> int:
+        """Return the free units of the first `prefix` sources."""
+        return sum(self.free[s.key] for s in self.sources[:prefix])
+
+    def release(self, taken: dict[str, int]) -> None:
+        """Give units back to their sources."""
+        for key, qty in taken.items():
+            self.free[key] += qty
+            self._head = min(self._head, self._index[key])
+
+    def _take(self, sources: Iterable[Supply], qty: int) -> dict[str, int]:
+        taken: dict[str, int] = {}
+        for s in sources:
+            if not qty:
+                break
+            n = min(self.free[s.key], qty)
+            if n:
+                self.free[s.key] -= n
+                taken[s.key] = n
+                qty -= n
+        return taken
+
+
+class _Run:
+    """One allocate() call: the pool, the calendar and a ship-date memo."""
+
+    def __init__(self, supply: Sequence[Supply], calendar: Calendar, now: datetime) -> None:
+        self.pool = _Pool(supply)
+        self.calendar = calendar
+        self.now = now
+        self.today = now.astimezone(ZoneInfo(calendar.timezone)).date()
+        self._ship_dates: dict[tuple[date | None, datetime], date] = {}
+
+    def ship_date(self, supply_date: date | None, placed_at: datetime) -> date:
+        """Return the calendar's ship date, memoised: reservations ask it per source."""
+        key = (supply_date, placed_at)
+        if key not in self._ship_dates:
+            self._ship_dates[key] = self.calendar.ship_date(
+                supply_date=supply_date, placed_at=placed_at, now=self.now
+            )
+        return self._ship_dates[key]
+
+    def reserve(self, d: Demand) -> dict[str, int] | None:
+        """Reserve the latest units that still meet d's promise, or None if too few do."""
+        assert d.current_ship_date is not None
+        # Ship dates only grow with the supply date, so the sources meeting it form a prefix.
+        prefix = 0
+        for s in self.pool.sources:
+            if self.ship_date(s.available_on, d.placed_at) > d.current_ship_date:
+                break
+            prefix += 1
+        if self.pool.free_in(prefix) < d.qty:
+            return None
+        return self.pool.take_latest(prefix, d.qty)
+
+
+def allocate(
+    supply: Sequence[Supply],
+    demand: Sequence[Demand],
+    calendar: Calendar,
+    policy: PoolPolicy,
+    *,
+    now: datetime,
+) -> list[Assignment]:
+    """Allocate a pool's supply to its lines; return one Assignment per line in priority order.
+
+    Priority order is (strategy class win..lose, channel_priority, placed_at, line_id); the
+    result is the same for any order of the inputs.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    _check_unique((s.key for s in supply), "supply key")
+    _check_unique((d.line_id for d in demand), "line_id")
+
+    run = _Run(supply, calendar, now)
+    pool = run.pool
+    lines = sorted(demand, key=_priority)
+    by_class: dict[Strategy, list[Demand]] = {strategy: [] for strategy in Strategy}
+    for d in lines:
+        by_class[d.strategy].append(d)
+    held: dict[int, dict[str, int]] = {}
+    broken: set[int] = set()
+
+    # 1. win
+    for d in by_class[Strategy.WIN]:
+        held[d.line_id] = pool.take_earliest(d.qty)
+
+    # 2. guarantees: gain before fill. Keep every promise that can still be met before a broken
+    # one grabs early supply, so one breach does not cascade into others.
+    guaranteed = [d for d in by_class[Strategy.GAIN] + by_class[Strategy.FILL] if d.is_protected]
+    for d in guaranteed:
+        reserved = run.reserve(d)
+        if reserved is None:
+            broken.add(d.line_id)
+        else:
+            held[d.line_id] = reserved
+    for d in guaranteed:
+        if d.line_id in broken:
+            held[d.line_id] = pool.take_earliest(d.qty)
+
+    # 3. gain: improve (release, then earliest), new gain lines interleaved by priority.
+    for d in by_class[Strategy.GAIN]:
+        if d.line_id in held:
+            pool.release(held[d.line_id])
+        held[d.line_id] = pool.take_earliest(d.qty)
+
+    # 4. redistribute, 5. fill (guaranteed ones keep their reservation), 6. lose.
+    for strategy in (Strategy.REDISTRIBUTE, Strategy.FILL, Strategy.LOSE):
+        for d in by_class[strategy]:
+            if d.line_id not in held:
+                held[d.line_id] = pool.take_earliest(d.qty)
+
+    by_key = {s.key: s for s in pool.sources}
+    return [
+        _assignment(d, held[d.line_id], d.line_id in broken, by_key, run, policy) for d in lines
+    ]
+
+
+def _assignment(
+    d: Demand,
+    taken: dict[str, int],
+    broken: bool,
+    by_key: dict[str, Supply],
+    run: _Run,
+    policy: PoolPolicy,
+) -> Assignment:
+    """Turn the units a line holds into its Assignment."""
+    sources = sorted((by_key[key] for key in taken), key=_supply_order)
+    allocations = tuple(
+        Allocation(s.key, s.kind, s.reference, taken[s.key], s.available_on) for s in sources
+    )
+    covered = sum(taken.values())
+    confirmed = covered == d.qty
+    supply_date = sources[-1].available_on if sources else None
+    kept = d.is_protected and not broken
+
+    if not confirmed:
+        # The line ships complete, so the estimate can't beat its own latest partial source.
+        estimate = run.today + timedelta(days=policy.lead_time_days)
+        if supply_date is not None and supply_date > estimate:
+            estimate = supply_date
+        ship_date = run.ship_date(estimate, d.placed_at)
+        rule = "estimate:lead_time"
+    elif kept and d.strategy is Strategy.FILL:
+        assert d.current_ship_date is not None
+        ship_date = d.current_ship_date  # fill is never improved
+        rule = "fill:kept"
+    else:
+        ship_date = run.ship_date(supply_date, d.placed_at)
+        rule = d.strategy.value
+        if kept:  # gain
+            improved = d.current_ship_date is not None and ship_date < d.current_ship_date
+            rule = "gain:improved" if improved else "gain:kept"
+    if d.strategy is Strategy.WIN and d.holds_promise:
+        # Win lines reserve nothing (they come first), yet losing their date is a breach too.
+        assert d.current_ship_date is not None
+        broken = not confirmed or ship_date > d.current_ship_date
+    if broken:
+        rule = "guarantee_broken"
+    return Assignment(
+        line_id=d.line_id,
+        allocations=allocations,
+        confirmed=confirmed,
+        supply_date=supply_date,
+        ship_date=ship_date,
+        rule=rule,
+        guarantee_broken=broken,
+    )
+
+
+def free_supply(supply: Sequence[Supply], assignments: Iterable[Assignment]) -> list[Supply]:
+    """Return the supply left after assignments, zero-quantity sources dropped, earliest first."""
+    _check_unique((s.key for s in supply), "supply key")
+    left = {s.key: s.qty for s in supply}
+    for a in assignments:
+        for alloc in a.allocations:
+            if alloc.supply_key not in left:
+                raise ValueError(f"line {a.line_id} uses unknown supply {alloc.supply_key!r}")
+            left[alloc.supply_key] -= alloc.qty
+            if left[alloc.supply_key] < 0:
+                raise ValueError(f"supply {alloc.supply_key!r} is over-used")
+    return sorted(
+        (replace(s, qty=left[s.key]) for s in supply if left[s.key] > 0), key=_supply_order
+    )
+
+
+def _check_unique(values: Iterable[object], what: str) -> None:
+    """Raise ValueError naming the first duplicate value."""
+    seen: set[object] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"duplicate {what}: {value!r}")
+        seen.add(value)

@@ -1,0 +1,120 @@
+"""Promises per order line, their change history, and the pools waiting to be re-promised."""
+
+from django.conf import settings
+from django.db import models
+
+from inventory.models import SKU, PurchaseOrderLine, Strategy, Warehouse
+from orders.models import Order, OrderLine
+
+
+class Promise(models.Model):
+    """The ship date promised to one order line and the supply behind it."""
+
+    line = models.OneToOneField(
+        OrderLine, primary_key=True, on_delete=models.CASCADE, related_name="promise"
+    )
+    ship_date = models.DateField()
+    delivery_from = models.DateField()
+    delivery_to = models.DateField()
+    confirmed = models.BooleanField(
+        default=False, help_text="Covered by stock or confirmed purchase orders."
+    )
+    supply_date = models.DateField(null=True, blank=True, help_text="Latest source's date.")
+    stock_qty = models.PositiveIntegerField(default=0, help_text="Units served from stock.")
+    sources = models.JSONField(
+        default=list,
+        help_text='[{"kind": "stock"|"purchase_order", "reference", "po_line", "qty", "available_on"}]',
+    )
+    rule = models.CharField(max_length=40, blank=True, help_text="The engine rule that decided it.")
+    strategy = models.CharField(max_length=12, choices=Strategy.choices)
+    guarantee_broken = models.BooleanField(default=False)
+    version = models.PositiveIntegerField(default=1)
+    computed_at = models.DateTimeField()
+    # What the customer was last told: the regional workflow compares new dates with these.
+    communicated_ship_date = models.DateField(null=True, blank=True)
+    communicated_delivery_to = models.DateField(null=True, blank=True)
+    communicated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["ship_date"], name="promise_ship_date")]
+
+    def __str__(self):
+        state = "confirmed" if self.confirmed else "estimate"
+        return f"ships {self.ship_date:%Y-%m-%d} ({state})"
+
+    @property
+    def slipped(self):
+        return self.communicated_ship_date is not None and self.ship_date > self.communicated_ship_date
+
+
+class PromiseChange(models.Model):
+    """One move of a line's promise, and why: the records behind every revised date."""
+
+    class Cause(models.TextChoices):
+        PO_CHANGE = "po_change", "Purchase order changed"
+        RECEIPT = "receipt", "Receipt"
+        STOCK_ADJUSTMENT = "stock_adjustment", "Stock adjustment"
+        CANCELLATION = "cancellation", "Cancellation"
+        SHIPMENT = "shipment", "Shipment"
+        CAP_CHANGE = "cap_change", "Cap changed"
+        NEW_ORDER = "new_order", "Higher-priority order"
+        MANUAL = "manual", "Manual re-promise"
+        NIGHTLY = "nightly", "Nightly re-promise"
+
+    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="promise_changes")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="promise_changes")
+    old_ship_date = models.DateField(null=True, blank=True)
+    new_ship_date = models.DateField()
+    old_confirmed = models.BooleanField(null=True)
+    new_confirmed = models.BooleanField()
+    cause = models.CharField(max_length=20, choices=Cause.choices)
+    po_line = models.ForeignKey(
+        PurchaseOrderLine, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=200, blank=True)
+    version = models.PositiveIntegerField()
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["at", "id"], name="promise_change_feed")]
+
+    def __str__(self):
+        return f"line {self.line_id}: {self.old_ship_date} → {self.new_ship_date} ({self.cause})"
+
+    @property
+    def later(self):
+        return self.old_ship_date is not None and self.new_ship_date > self.old_ship_date
+
+
+class DirtyPool(models.Model):
+    """A (SKU, warehouse) pool whose promises must be recomputed.
+
+    Marks coalesce: one row per pool. `generation` grows with each mark so a worker
+    clears only the mark it has processed, never one that arrived while it worked.
+    """
+
+    sku = models.ForeignKey(SKU, on_delete=models.CASCADE, related_name="+")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="+")
+    cause = models.CharField(max_length=20, choices=PromiseChange.Cause.choices)
+    po_line = models.ForeignKey(
+        PurchaseOrderLine, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=200, blank=True)
+    generation = models.PositiveIntegerField(default=1)
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sku", "warehouse"], name="dirty_pool_one_per_pool"),
+        ]
+
+    def __str__(self):
+        return f"{self.sku_id}@{self.warehouse_id} ({self.cause})"
+

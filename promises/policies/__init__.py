@@ -1,0 +1,46 @@
+"""Regional delay-notice policies: one object per region turns a slip into what is due."""
+
+from __future__ import annotations
+
+from .base import (
+    DeliveryPolicy,
+    Measure,
+    NoticeKind,
+    Region,
+    RegionalPolicy,
+    RegionRules,
+    SlipDecision,
+    SlipFacts,
+)
+from .eu import EUPolicy
+from .uk import UKPolicy
+from .us import USPolicy
+
+POLICIES: dict[str, type[RegionalPolicy]] = {"US": USPolicy, "EU": EUPolicy, "UK": UKPolicy}
+
+__all__ = [
+    "POLICIES",
+    "DeliveryPolicy",
+    "EUPolicy",
+    "Measure",
+    "NoticeKind",
+    "Region",
+    "RegionRules",
+    "RegionalPolicy",
+    "SlipDecision",
+    "SlipFacts",
+    "UKPolicy",
+    "USPolicy",
+    "policy_for",
+]
+
+
+def policy_for(region_code: str, rules: RegionRules | None = None) -> RegionalPolicy:
+    """Return the policy for a region code ("US", "EU", "UK"; case-insensitive)."""
+    try:
+        policy_class = POLICIES[region_code.strip().upper()]
+    except KeyError:
+        raise ValueError(
+            f"no delay-notice policy for region {region_code!r}; known: {', '.join(POLICIES)}"
+        ) from None
+    return policy_class(rules)

@@ -1,0 +1,30 @@
+"""The recurring jobs on django-q2's schedule."""
+
+from django.conf import settings
+from django.utils import timezone
+from django_q.models import Schedule
+
+# name -> (task, schedule type, minutes for MINUTES, run at hour for DAILY)
+JOBS = {
+    "nightly re-promise": ("promises.tasks.repromise_all", Schedule.DAILY, None, "NIGHTLY"),
+    "dirty pool sweep": ("promises.tasks.repromise_dirty_pools", Schedule.MINUTES, 1, None),
+}
+
+
+def schedules_setup(jobs: dict | None = None) -> list[str]:
+    """Create or update each recurring job; return their names."""
+    jobs = jobs or JOBS
+    now = timezone.now()
+    for name, (func, kind, minutes, at) in jobs.items():
+        next_run = now
+        if at == "NIGHTLY":
+            hour = settings.BACKORDER_DESK["NIGHTLY_REPROMISE_HOUR"]
+            next_run = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+            if next_run <= now:
+                next_run += timezone.timedelta(days=1)
+        Schedule.objects.update_or_create(
+            name=name,
+            defaults={"func": func, "schedule_type": kind, "minutes": minutes, "next_run": next_run,
+                      "repeats": -1},
+        )
+    return list(jobs)

@@ -1,0 +1,195 @@
+"""Read the supply, demand and current promises of (SKU, warehouse) pools in bulk."""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db.models import F, Sum
+from django.db.models.functions import Coalesce
+
+from inventory.models import SKU, PurchaseOrder, PurchaseOrderLine, Region, StockLevel, Warehouse
+from orders.models import OrderLine
+from promises.engine import Demand, PoolPolicy, Supply
+from promises.models import Promise
+
+PoolKey = tuple[int, int]  # (sku_id, warehouse_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentPromise:
+    """The stored promise of a line, as compared with a new one."""
+
+    ship_date: date
+    delivery_from: date
+    delivery_to: date
+    confirmed: bool
+    supply_date: date | None
+    stock_qty: int
+    sources: list
+    rule: str
+    strategy: str
+    guarantee_broken: bool
+    version: int
+    communicated_ship_date: date | None
+    communicated_delivery_to: date | None
+
+
+@dataclass(slots=True)
+class OpenLine:
+    """An open order line of a pool: its demand plus what re-promising needs to write it."""
+
+    demand: Demand
+    order_id: int
+    region_id: int
+    status: str
+    current: CurrentPromise | None
+
+
+@dataclass(slots=True)
+class PoolState:
+    sku_id: int
+    warehouse_id: int
+    policy: PoolPolicy
+    supply: list[Supply] = field(default_factory=list)
+    lines: list[OpenLine] = field(default_factory=list)
+
+    @property
+    def demand(self) -> list[Demand]:
+        return [line.demand for line in self.lines]
+
+
+PROMISE_FIELDS = (
+    "ship_date", "delivery_from", "delivery_to", "confirmed", "supply_date", "stock_qty",
+    "sources", "rule", "strategy", "guarantee_broken", "version", "communicated_ship_date",
+    "communicated_delivery_to",
+)
+
+
+def pools_load(*, pools: set[PoolKey] | None = None, sku_ids=None, today: date,
+               with_demand: bool = True) -> dict[PoolKey, PoolState]:
+    """Return the state of the given pools (or of every pool with stock rows when None).
+
+    Four queries whatever the number of pools: stock with the SKU policy, open PO lines,
+    open order lines with their orders and channels, and their current promises.
+    """
+    if pools is not None:
+        sku_ids = {sku for sku, _ in pools}
+    stock = StockLevel.objects.all()
+    if sku_ids is not None:
+        stock = stock.filter(sku_id__in=sku_ids)
+    states: dict[PoolKey, PoolState] = {}
+    for sku_id, wh_id, on_hand, safety, lead, beyond in stock.values_list(
+        "sku_id", "warehouse_id", "on_hand", "sku__safety_stock", "sku__lead_time_days",
+        "sku__sell_beyond_supply",
+    ).iterator(chunk_size=5000):
+        key = (sku_id, wh_id)
+        if pools is not None and key not in pools:
+            continue
+        state = PoolState(sku_id, wh_id, PoolPolicy(lead_time_days=lead, sell_beyond_supply=beyond))
+        usable = on_hand - safety
+        if usable > 0:
+            state.supply.append(Supply("stock", "stock", "", usable, today))
+        states[key] = state
+    _missing_pools_add(states, pools, today)
+    _po_supply_add(states, sku_ids, today)
+    if with_demand:
+        _demand_add(states, sku_ids)
+    return states
+
+
+def _missing_pools_add(states, pools, today):
+    """Give a pool without a stock row (nothing ever received) its SKU policy."""
+    if pools is None:
+        return
+    missing = pools - states.keys()
+    if not missing:
+        return
+    policy = {
+        sku_id: PoolPolicy(lead_time_days=lead, sell_beyond_supply=beyond)
+        for sku_id, lead, beyond in SKU.objects.filter(id__in={s for s, _ in missing}).values_list(
+            "id", "lead_time_days", "sell_beyond_supply")
+    }
+    for sku_id, wh_id in missing:
+        if sku_id in policy:
+            states[(sku_id, wh_id)] = PoolState(sku_id, wh_id, policy[sku_id])
+
+
+def _po_supply_add(states, sku_ids, today):
+    lines = PurchaseOrderLine.objects.filter(
+        purchase_order__status__in=PurchaseOrder.SUPPLY_STATUSES, qty_ordered__gt=F("qty_received")
+    )
+    if sku_ids is not None:
+        lines = lines.filter(sku_id__in=sku_ids)
+    for line_id, sku_id, wh_id, ordered, received, line_eta, po_eta, dock, number in lines.values_list(
+        "id", "sku_id", "purchase_order__warehouse_id", "qty_ordered", "qty_received", "eta",
+        "purchase_order__eta", "purchase_order__dock_to_stock_days", "purchase_order__number",
+    ).iterator(chunk_size=5000):
+        state = states.get((sku_id, wh_id))
+        if state is None:
+            continue
+        # An overdue PO is not available in the past: at the earliest it arrives today.
+        available_on = max((line_eta or po_eta) + timedelta(days=dock), today)
+        state.supply.append(
+            Supply(f"po:{line_id}", "purchase_order", number, ordered - received, available_on)
+        )
+
+
+def _demand_add(states, sku_ids):
+    lines = OrderLine.objects.open()
+    if sku_ids is not None:
+        lines = lines.filter(sku_id__in=sku_ids)
+    rows = lines.values_list(
+        "id", "sku_id", "warehouse_id", "qty", "qty_shipped", "qty_cancelled", "status",
+        "order_id", "order__region_id", "order__placed_at", "order__strategy",
+        "order__channel__strategy", "order__channel__priority",
+    ).order_by()
+    promised = Promise.objects.filter(line__in=lines).values_list("line_id", *PROMISE_FIELDS).order_by()
+    current = {row[0]: CurrentPromise(*row[1:]) for row in promised.iterator(chunk_size=5000)}
+    for (line_id, sku_id, wh_id, qty, shipped, cancelled, status, order_id, region_id, placed_at,
+         order_strategy, channel_strategy, priority) in rows.iterator(chunk_size=5000):
+        state = states.get((sku_id, wh_id))
+        open_qty = qty - shipped - cancelled
+        if state is None or open_qty <= 0:
+            continue
+        promise = current.get(line_id)
+        state.lines.append(OpenLine(
+            demand=Demand(
+                line_id=line_id, qty=open_qty, strategy=order_strategy or channel_strategy,
+                channel_priority=priority, placed_at=placed_at,
+                current_ship_date=promise.ship_date if promise else None,
+                current_confirmed=promise.confirmed if promise else False,
+            ),
+            order_id=order_id, region_id=region_id, status=status, current=promise,
+        ))
+
+
+def pool_keys_for_skus(sku_ids) -> set[PoolKey]:
+    """Return the pools of these SKUs: every warehouse with stock, inbound POs or open lines."""
+    keys = set(StockLevel.objects.filter(sku_id__in=sku_ids).values_list("sku_id", "warehouse_id"))
+    keys |= set(OrderLine.objects.open().filter(sku_id__in=sku_ids).values_list("sku_id", "warehouse_id"))
+    keys |= set(PurchaseOrderLine.objects.filter(sku_id__in=sku_ids).values_list(
+        "sku_id", "purchase_order__warehouse_id"))
+    return keys
+
+
+def warehouses_by_id() -> dict[int, Warehouse]:
+    return {w.id: w for w in Warehouse.objects.all()}
+
+
+def regions_by_id() -> dict[int, Region]:
+    return {r.id: r for r in Region.objects.all()}
+
+
+def open_backorder_qty(*, sku_id=None, channel_id=None, region_id=None) -> int:
+    """Return the open units not served from stock among lines in a cap's scope."""
+    lines = OrderLine.objects.open()
+    if sku_id is not None:
+        lines = lines.filter(sku_id=sku_id)
+    if channel_id is not None:
+        lines = lines.filter(order__channel_id=channel_id)
+    if region_id is not None:
+        lines = lines.filter(order__region_id=region_id)
+    total = lines.aggregate(
+        n=Coalesce(Sum(F("qty") - F("qty_shipped") - F("qty_cancelled") - Coalesce(F("promise__stock_qty"), 0)), 0)
+    )["n"]
+    return max(total, 0)
+

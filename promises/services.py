@@ -1,0 +1,334 @@
+"""Re-promising: mark pools dirty, recompute them with the engine, write what changed."""
+
+import json
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.dispatch import Signal
+from django.utils import timezone
+
+from inventory.models import SKU, PurchaseOrderLine, StockLevel
+from orders.models import Order, OrderLine
+from promises import engine
+from promises.calendars import ship_calendar_for, transit_calendar_for
+from promises.models import DirtyPool, Promise, PromiseChange
+from promises.queue import enqueue_on_commit
+from promises.selectors import (
+    OpenLine,
+    PoolKey,
+    PoolState,
+    pools_load,
+    regions_by_id,
+    warehouses_by_id,
+)
+
+log = logging.getLogger(__name__)
+
+#: Sent inside the re-promising transaction with the PromiseChange rows it wrote; the
+#: regional workflow (exception queue, delay notices) receives it.
+promises_changed = Signal()
+
+Cause = PromiseChange.Cause
+
+
+@dataclass
+class RepromiseResult:
+    pools: int = 0
+    lines: int = 0
+    written: int = 0
+    changes: list[PromiseChange] = field(default_factory=list)
+
+    def add(self, other: "RepromiseResult") -> None:
+        self.pools += other.pools
+        self.lines += other.lines
+        self.written += other.written
+        self.changes += other.changes
+
+    @property
+    def later(self) -> int:
+        return sum(1 for c in self.changes if c.later)
+
+
+# --- Marking ----------------------------------------------------------------------------
+
+
+def pools_mark_dirty(*, pools: Iterable[PoolKey], cause: str, po_line_id: int | None = None,
+                     user_id: int | None = None, note: str = "") -> None:
+    """Record pools as needing a re-promise and enqueue the coalescing task on commit."""
+    pools = sorted(set(pools))
+    if not pools:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        for sku_id, warehouse_id in pools:
+            # Every pool has a stock row: it is the row intake and re-promising lock.
+            StockLevel.objects.get_or_create(sku_id=sku_id, warehouse_id=warehouse_id)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"""INSERT INTO {DirtyPool._meta.db_table}
+                        (sku_id, warehouse_id, cause, po_line_id, user_id, note, generation, marked_at)
+                        VALUES (%s, %s, %s, %s, %s, %s, 1, %s)
+                        ON CONFLICT (sku_id, warehouse_id) DO UPDATE SET
+                          cause = excluded.cause, po_line_id = excluded.po_line_id,
+                          user_id = excluded.user_id, note = excluded.note,
+                          generation = {DirtyPool._meta.db_table}.generation + 1,
+                          marked_at = excluded.marked_at""",
+                    [sku_id, warehouse_id, cause, po_line_id, user_id, note[:200], now],
+                )
+    enqueue_on_commit("promises.tasks.repromise_dirty_pools")
+
+
+def po_line_pools(po_line_ids) -> set[PoolKey]:
+    return set(PurchaseOrderLine.objects.filter(id__in=po_line_ids).values_list(
+        "sku_id", "purchase_order__warehouse_id"))
+
+
+# --- Recomputing ----------------------------------------------------------------------------
+
+
+def promises_recompute_dirty(*, now: datetime | None = None, max_passes: int = 10) -> RepromiseResult:
+    """Re-promise every dirty pool, one transaction per pool; safe with many workers at once.
+
+    A worker claims a pool by locking its stock row with SKIP LOCKED, so two workers never
+    recompute the same pool at once. A worker that dies mid-pool rolls back: the old
+    promises stay and the pool stays dirty. The mark is cleared only if no newer mark
+    arrived meanwhile (its generation is unchanged).
+    """
+    result = RepromiseResult()
+    for _ in range(max_passes):
+        batch = list(DirtyPool.objects.order_by("marked_at", "id").values_list("id", flat=True)[:500])
+        if not batch:
+            break
+        progressed = False
+        for dirty_id in batch:
+            pool_result = _dirty_pool_repromise(dirty_id, now=now or timezone.now())
+            if pool_result is not None:
+                progressed = True
+                result.add(pool_result)
+        if not progressed:
+            time.sleep(0.2)  # the pools left are held by other workers or intake
+    return result
+
+
+def _dirty_pool_repromise(dirty_id: int, *, now: datetime) -> RepromiseResult | None:
+    with transaction.atomic():
+        dirty = DirtyPool.objects.filter(id=dirty_id).first()
+        if dirty is None:
+            return None
+        if not _pool_lock(dirty.sku_id, dirty.warehouse_id, skip_locked=True):
+            return None
+        dirty = DirtyPool.objects.filter(id=dirty_id).first()  # re-read under the lock
+        if dirty is None:
+            return None
+        key = (dirty.sku_id, dirty.warehouse_id)
+        states = pools_load(pools={key}, today=now.date())
+        result = pools_repromise(states, cause=dirty.cause, po_line_id=dirty.po_line_id,
+                                 user_id=dirty.user_id, note=dirty.note, now=now)
+        DirtyPool.objects.filter(id=dirty.id, generation=dirty.generation).delete()
+        return result
+
+
+def _pool_lock(sku_id: int, warehouse_id: int, *, skip_locked: bool = False) -> bool:
+    """Lock a pool's stock row; return False when another transaction holds it (skip_locked).
+
+    SQLite has no row locks (Django ignores select_for_update there); its single writer
+    serialises the transactions instead.
+    """
+    rows = StockLevel.objects.select_for_update(skip_locked=skip_locked).filter(
+        sku_id=sku_id, warehouse_id=warehouse_id)
+    return bool(list(rows.values_list("id", flat=True)))
+
+
+def promises_recompute_all(*, cause: str = Cause.NIGHTLY, sku_ids=None, now: datetime | None = None,
+                           chunk_skus: int = 500, note: str = "") -> RepromiseResult:
+    """Re-promise every pool (or those of sku_ids), a chunk of SKUs per transaction.
+
+    Each chunk locks its stock rows in primary-key order, the order intake also uses, so
+    a nightly run and live orders never deadlock; intake on those SKUs waits for the chunk.
+    """
+    now = now or timezone.now()
+    if sku_ids is None:
+        sku_ids = SKU.objects.values_list("id", flat=True)
+    sku_ids = sorted(sku_ids)
+    result = RepromiseResult()
+    for start in range(0, len(sku_ids), chunk_skus):
+        chunk = sku_ids[start:start + chunk_skus]
+        with transaction.atomic():
+            list(StockLevel.objects.select_for_update().filter(sku_id__in=chunk)
+                 .order_by("pk").values_list("id", flat=True))
+            marks = list(DirtyPool.objects.filter(sku_id__in=chunk).values_list("id", "generation"))
+            states = pools_load(sku_ids=chunk, today=now.date())
+            result.add(pools_repromise(states, cause=cause, now=now, note=note))
+            for mark_id, generation in marks:
+                DirtyPool.objects.filter(id=mark_id, generation=generation).delete()
+    return result
+
+
+def pools_repromise(states: dict[PoolKey, PoolState], *, cause: str, now: datetime,
+                    po_line_id: int | None = None, user_id: int | None = None,
+                    note: str = "") -> RepromiseResult:
+    """Run the engine on loaded pools and write the promises that changed (caller holds locks)."""
+    warehouses, regions = warehouses_by_id(), regions_by_id()
+    transits = {rid: transit_calendar_for(r) for rid, r in regions.items()}
+    result = RepromiseResult(pools=len(states))
+    rows, statuses, changes = [], [], []
+    for state in states.values():
+        if not state.lines:
+            continue
+        result.lines += len(state.lines)
+        calendar = ship_calendar_for(warehouses[state.warehouse_id])
+        assignments = engine.allocate(state.supply, state.demand, calendar, state.policy, now=now)
+        by_line = {line.demand.line_id: line for line in state.lines}
+        for a in assignments:
+            line = by_line[a.line_id]
+            row = promise_row(line, a, transits[line.region_id], str(line.demand.strategy), now)
+            if row is None:
+                continue
+            rows.append(row)
+            status = line_status(line.demand.qty, row[6], a.confirmed)
+            if status != line.status:
+                statuses.append((status, a.line_id))
+            change = promise_change(line, a, cause=cause, po_line_id=po_line_id, user_id=user_id,
+                                    note=note, now=now, version=row[11])
+            if change is not None:
+                changes.append(change)
+    promises_write(rows, statuses, changes)
+    result.written = len(rows)
+    result.changes = changes
+    if changes:
+        promises_changed.send(sender=PromiseChange, changes=changes, now=now)
+    return result
+
+
+PROMISE_COLUMNS = (
+    "line_id", "ship_date", "delivery_from", "delivery_to", "confirmed", "supply_date",
+    "stock_qty", "sources", "rule", "strategy", "guarantee_broken", "version", "computed_at",
+)
+
+
+def promise_row(line: OpenLine, a: engine.Assignment, transit, strategy: str, now: datetime):
+    """Return the promise row for an assignment, or None when the stored one is the same."""
+    delivery_from, delivery_to = transit.delivery_window(a.ship_date)
+    sources = [
+        {"kind": al.kind, "reference": al.reference,
+         "po_line": int(al.supply_key[3:]) if al.kind == "purchase_order" else None,
+         "qty": al.qty, "available_on": al.available_on.isoformat()}
+        for al in a.allocations
+    ]
+    stock_qty = sum(al.qty for al in a.allocations if al.kind == "stock")
+    current = line.current
+    if current is not None and (
+        current.ship_date, current.delivery_from, current.delivery_to, current.confirmed,
+        current.supply_date, current.stock_qty, current.sources, current.rule, current.strategy,
+        current.guarantee_broken,
+    ) == (a.ship_date, delivery_from, delivery_to, a.confirmed, a.supply_date, stock_qty, sources,
+          a.rule, strategy, a.guarantee_broken):
+        return None
+    if current is None:
+        version = 1
+    elif (current.ship_date, current.confirmed) != (a.ship_date, a.confirmed):
+        version = current.version + 1
+    else:
+        version = current.version
+    return (a.line_id, a.ship_date, delivery_from, delivery_to, a.confirmed, a.supply_date,
+            stock_qty, sources, a.rule, strategy, a.guarantee_broken, version, now)
+
+
+def line_status(open_qty: int, stock_qty: int, confirmed: bool) -> str:
+    if confirmed and stock_qty >= open_qty:
+        return OrderLine.Status.ALLOCATED
+    return OrderLine.Status.BACKORDERED
+
+
+def promise_change(line: OpenLine, a: engine.Assignment, *, cause, po_line_id, user_id, note, now,
+                   version) -> PromiseChange | None:
+    current = line.current
+    if current is None or (current.ship_date, current.confirmed) == (a.ship_date, a.confirmed):
+        return None
+    return PromiseChange(
+        line_id=a.line_id, order_id=line.order_id, old_ship_date=current.ship_date,
+        new_ship_date=a.ship_date, old_confirmed=current.confirmed, new_confirmed=a.confirmed,
+        cause=cause, po_line_id=po_line_id, user_id=user_id, note=note[:200], version=version,
+        at=now,
+    )
+
+
+# --- Writing --------------------------------------------------------------------------------
+
+
+def promises_write(rows, statuses, changes) -> None:
+    """Upsert promise rows, update line statuses and insert promise changes, in bulk."""
+    if rows:
+        if connection.vendor == "postgresql":
+            _promises_copy_upsert(rows)
+        else:
+            _promises_executemany_upsert(rows)
+    if statuses:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {OrderLine._meta.db_table} SET status = %s WHERE id = %s", statuses)
+    if changes:
+        PromiseChange.objects.bulk_create(changes, batch_size=2000)
+        order_ids = sorted({c.order_id for c in changes})
+        for start in range(0, len(order_ids), 5000):
+            Order.objects.filter(id__in=order_ids[start:start + 5000]).update(updated_at=timezone.now())
+
+
+def _upsert_sql(source: str) -> str:
+    table = Promise._meta.db_table
+    cols = ", ".join(PROMISE_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in PROMISE_COLUMNS[1:])
+    return f"INSERT INTO {table} ({cols}) {source} ON CONFLICT (line_id) DO UPDATE SET {updates}"
+
+
+def _promises_copy_upsert(rows) -> None:
+    table = Promise._meta.db_table
+    cols = ", ".join(PROMISE_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS tmp_promise_write "
+            f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        cursor.execute("TRUNCATE tmp_promise_write")
+        with cursor.cursor.copy(f"COPY tmp_promise_write ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row[:7] + (json.dumps(row[7]),) + row[8:])
+        cursor.execute(_upsert_sql(f"SELECT {cols} FROM tmp_promise_write WHERE true"))
+
+
+def _promises_executemany_upsert(rows) -> None:
+    placeholders = ", ".join(["%s"] * len(PROMISE_COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            _upsert_sql(f"VALUES ({placeholders})"),
+            [tuple(_sqlite_value(v) for v in row[:7]) + (json.dumps(row[7]),)
+             + tuple(_sqlite_value(v) for v in row[8:]) for row in rows],
+        )
+
+
+def _sqlite_value(value):
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+# --- Communicating --------------------------------------------------------------------------
+
+
+def promises_mark_communicated(*, line_ids=None, at: datetime | None = None) -> int:
+    """Record the current promise of these lines (all open lines when None) as told to the customer."""
+    promises = Promise.objects.filter(line__status__in=OrderLine.OPEN_STATUSES)
+    if line_ids is not None:
+        promises = promises.filter(line_id__in=line_ids)
+    return promises.update(
+        communicated_ship_date=F("ship_date"), communicated_delivery_to=F("delivery_to"),
+        communicated_at=at or timezone.now(),
+    )
+

@@ -1,0 +1,21 @@
+"""django-q2 entry points for re-promising."""
+
+import logging
+
+from promises.services import promises_recompute_all, promises_recompute_dirty
+
+log = logging.getLogger(__name__)
+
+
+def repromise_dirty_pools():
+    """Recompute every dirty pool (coalesces all marks made since the last run)."""
+    result = promises_recompute_dirty()
+    log.info("re-promised %s pools, %s lines, %s changes", result.pools, result.lines, len(result.changes))
+    return {"pools": result.pools, "lines": result.lines, "changes": len(result.changes)}
+
+
+def repromise_all():
+    """Nightly: recompute every pool, whatever its marks."""
+    result = promises_recompute_all()
+    log.info("nightly re-promise: %s pools, %s lines, %s changes", result.pools, result.lines, len(result.changes))
+    return {"pools": result.pools, "lines": result.lines, "changes": len(result.changes)}

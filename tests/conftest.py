@@ -1,0 +1,59 @@
+"""Shared fixtures: reference data, the seeded demo book, users."""
+
+from datetime import UTC, datetime, time
+
+import pytest
+from django.conf import settings
+
+from tests.factories.inventory import ChannelFactory, WarehouseFactory, region
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked `postgres` on SQLite: they prove guarantees that need row locks."""
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def us_warehouse(db):
+    return WarehouseFactory(code="US-EAST", country="US", timezone="America/New_York", serves=["US"])
+
+
+@pytest.fixture
+def eu_warehouse(db):
+    return WarehouseFactory(code="EU-CENTRAL", country="DE", timezone="Europe/Berlin", serves=["EU"])
+
+
+@pytest.fixture
+def uk_warehouse(db):
+    return WarehouseFactory(code="UK-MIDLANDS", country="GB", holiday_subdivision="ENG",
+                            timezone="Europe/London", cutoff_time=time(15, 0), serves=["UK"])
+
+
+@pytest.fixture
+def us_channel(db):
+    return ChannelFactory(code="shopify-us", region=region("US"))
+
+
+@pytest.fixture
+def seeded(db):
+    """The small demo data set, promised."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("seed_demo", "--size", "small", "--seed", "7", "--no-progress", stdout=StringIO())
+
+
+@pytest.fixture
+def superuser(db, django_user_model):
+    return django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+
+
+@pytest.fixture
+def now():
+    return datetime.now(UTC)

@@ -1,0 +1,169 @@
+"""Business days, cut-off and delivery windows of the warehouse and transit calendars."""
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from promises.calendar import ShipCalendar, TransitCalendar
+
+NEW_YORK = ZoneInfo("America/New_York")
+US_EAST = ShipCalendar(
+    timezone="America/New_York", cutoff=time(17, 0), handling_days=1, country="US"
+)
+UK_MIDLANDS = ShipCalendar(
+    timezone="Europe/London", cutoff=time(15, 0), handling_days=1, country="GB", subdivision="ENG"
+)
+EU_CENTRAL = ShipCalendar(
+    timezone="Europe/Berlin", cutoff=time(17, 0), handling_days=1, country="DE"
+)
+
+
+def ships(calendar: ShipCalendar, placed_at: datetime, supply_date: date | None = None) -> date:
+    """Return the ship date of a line placed at placed_at and promised at that moment."""
+    return calendar.ship_date(supply_date=supply_date, placed_at=placed_at, now=placed_at)
+
+
+def test_us_thanksgiving_is_a_holiday_but_the_friday_after_is_a_business_day():
+    assert not US_EAST.is_business_day(date(2026, 11, 26))
+    assert US_EAST.is_business_day(date(2026, 11, 27))
+
+
+def test_order_on_thanksgiving_eve_after_cutoff_ships_on_monday():
+    # Given an order on Wed 25 Nov 2026 at 18:00, after the cut-off
+    placed = datetime(2026, 11, 25, 18, 0, tzinfo=NEW_YORK)
+    # Then it is processed Friday (Thursday is Thanksgiving) and ships Monday
+    assert ships(US_EAST, placed) == date(2026, 11, 30)
+
+
+def test_uk_boxing_day_substitute_monday_28_december_2026_is_a_holiday():
+    # Boxing Day 2026 is a Saturday; `holidays` lists Mon 28 Dec as "Boxing Day (observed)".
+    assert not UK_MIDLANDS.is_business_day(date(2026, 12, 25))
+    assert not UK_MIDLANDS.is_business_day(date(2026, 12, 28))
+    assert UK_MIDLANDS.is_business_day(date(2026, 12, 29))
+    # An order on Christmas Eve after the cut-off is processed Tue 29 and ships Wed 30.
+    placed = datetime(2026, 12, 24, 15, 30, tzinfo=ZoneInfo("Europe/London"))
+    assert ships(UK_MIDLANDS, placed) == date(2026, 12, 30)
+
+
+def test_uk_subdivision_adds_england_only_bank_holidays():
+    # Easter Monday is a bank holiday in England but not in Scotland, so not GB-wide.
+    easter_monday = date(2026, 4, 6)
+    gb_wide = ShipCalendar(timezone="Europe/London", cutoff=time(15), handling_days=1, country="GB")
+    assert gb_wide.is_business_day(easter_monday)
+    assert not UK_MIDLANDS.is_business_day(easter_monday)
+
+
+def test_german_easter_monday_2027_is_a_holiday():
+    assert not EU_CENTRAL.is_business_day(date(2027, 3, 29))
+    assert not EU_CENTRAL.is_business_day(date(2027, 3, 26))  # Good Friday
+    assert EU_CENTRAL.is_business_day(date(2027, 3, 30))
+
+
+def test_order_a_minute_before_cutoff_is_processed_today():
+    placed = datetime(2026, 3, 3, 16, 59, tzinfo=NEW_YORK)  # Tuesday
+    assert ships(US_EAST, placed) == date(2026, 3, 4)
+
+
+def test_order_a_minute_after_cutoff_is_processed_the_next_business_day():
+    placed = datetime(2026, 3, 3, 17, 1, tzinfo=NEW_YORK)
+    assert ships(US_EAST, placed) == date(2026, 3, 5)
+
+
+def test_order_exactly_at_cutoff_counts_for_the_next_day():
+    placed = datetime(2026, 3, 3, 17, 0, tzinfo=NEW_YORK)
+    assert ships(US_EAST, placed) == date(2026, 3, 5)
+
+
+def test_friday_order_after_cutoff_is_processed_on_monday():
+    placed = datetime(2026, 3, 6, 17, 30, tzinfo=NEW_YORK)
+    assert ships(US_EAST, placed) == date(2026, 3, 10)
+
+
+def test_cutoff_is_local_time_in_the_week_new_york_leaves_daylight_saving():
+    # Given the clocks went back on Sun 1 Nov 2026: New York is now UTC-5, was UTC-4
+    before_change = datetime(2026, 10, 30, 20, 59, tzinfo=UTC)  # Fri 16:59 EDT
+    after_change = datetime(2026, 11, 2, 21, 59, tzinfo=UTC)  # Mon 16:59 EST
+    at_cutoff = datetime(2026, 11, 2, 22, 0, tzinfo=UTC)  # Mon 17:00 EST
+    # Then 16:59 local makes the 17:00 cut-off on both sides of the change
+    assert ships(US_EAST, before_change) == date(2026, 11, 2)
+    assert ships(US_EAST, after_change) == date(2026, 11, 3)
+    assert ships(US_EAST, at_cutoff) == date(2026, 11, 4)
+
+
+def test_cutoff_is_local_time_in_the_week_berlin_enters_summer_time():
+    # Given the clocks went forward on Sun 28 Mar 2027: Berlin is now UTC+2, was UTC+1
+    thursday = datetime(2027, 3, 25, 15, 59, tzinfo=UTC)  # Thu 16:59 CET
+    tuesday = datetime(2027, 3, 30, 14, 59, tzinfo=UTC)  # Tue 16:59 CEST
+    tuesday_late = datetime(2027, 3, 30, 15, 30, tzinfo=UTC)  # Tue 17:30 CEST
+    # Thursday's order ships after Good Friday, the weekend and Easter Monday
+    assert ships(EU_CENTRAL, thursday) == date(2027, 3, 30)
+    assert ships(EU_CENTRAL, tuesday) == date(2027, 3, 31)
+    assert ships(EU_CENTRAL, tuesday_late) == date(2027, 4, 1)
+
+
+def test_supply_date_drives_the_ship_date_when_later_than_the_order():
+    placed = datetime(2026, 3, 3, 9, 0, tzinfo=NEW_YORK)
+    # A PO ready on Saturday 14 March is processed Monday and ships Tuesday.
+    assert ships(US_EAST, placed, supply_date=date(2026, 3, 14)) == date(2026, 3, 17)
+
+
+def test_old_line_is_bounded_by_today():
+    # Given a line placed weeks ago, after the cut-off, re-promised on Tue 3 March
+    placed = datetime(2026, 2, 2, 18, 0, tzinfo=NEW_YORK)
+    now = datetime(2026, 3, 3, 9, 0, tzinfo=NEW_YORK)
+    # Then processing starts today, whatever the cut-off said back then
+    assert US_EAST.ship_date(supply_date=date(2026, 2, 20), placed_at=placed, now=now) == date(
+        2026, 3, 4
+    )
+
+
+def test_zero_handling_days_ships_on_the_start_day():
+    same_day = ShipCalendar(
+        timezone="America/New_York", cutoff=time(12), handling_days=0, country="US"
+    )
+    placed = datetime(2026, 3, 7, 10, 0, tzinfo=NEW_YORK)  # Saturday
+    assert ships(same_day, placed) == date(2026, 3, 9)
+
+
+def test_add_business_days_skips_weekends_and_holidays():
+    assert US_EAST.add_business_days(date(2026, 11, 25), 1) == date(2026, 11, 27)
+    assert US_EAST.add_business_days(date(2026, 11, 27), 1) == date(2026, 11, 30)
+    assert US_EAST.add_business_days(date(2026, 11, 28), 0) == date(2026, 11, 28)
+    with pytest.raises(ValueError):
+        US_EAST.add_business_days(date(2026, 11, 28), -1)
+
+
+def test_next_business_day_on_or_after():
+    assert US_EAST.next_business_day_on_or_after(date(2026, 11, 26)) == date(2026, 11, 27)
+    assert US_EAST.next_business_day_on_or_after(date(2026, 11, 27)) == date(2026, 11, 27)
+    assert US_EAST.next_business_day_on_or_after(date(2026, 12, 31)) == date(2026, 12, 31)
+    assert US_EAST.next_business_day_on_or_after(date(2027, 1, 1)) == date(2027, 1, 4)
+
+
+def test_delivery_window_skips_the_weekend():
+    transit = TransitCalendar(country="US", min_days=2, max_days=4)
+    # Shipped Thursday 5 March 2026: Fri, (weekend), Mon, Tue, Wed
+    assert transit.delivery_window(date(2026, 3, 5)) == (date(2026, 3, 9), date(2026, 3, 11))
+
+
+def test_delivery_window_skips_destination_holidays():
+    transit = TransitCalendar(country="GB", subdivision="ENG", min_days=1, max_days=2)
+    # Shipped Wed 23 Dec 2026: Thu 24, then Christmas, the weekend and the Boxing Day substitute
+    assert transit.delivery_window(date(2026, 12, 23)) == (date(2026, 12, 24), date(2026, 12, 29))
+
+
+def test_calendars_reject_bad_configuration():
+    with pytest.raises(ValueError, match="no holiday calendar"):
+        ShipCalendar(timezone="UTC", cutoff=time(17), handling_days=1, country="XX")
+    with pytest.raises(ValueError, match="handling_days"):
+        ShipCalendar(timezone="UTC", cutoff=time(17), handling_days=-1, country="US")
+    with pytest.raises(ValueError, match="min_days"):
+        TransitCalendar(country="US", min_days=5, max_days=2)
+
+
+def test_naive_datetimes_are_rejected():
+    with pytest.raises(ValueError, match="timezone-aware"):
+        US_EAST.ship_date(
+            supply_date=None, placed_at=datetime(2026, 3, 3, 9), now=datetime.now(UTC)
+        )
