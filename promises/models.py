@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from inventory.models import SKU, PurchaseOrderLine, Strategy, Warehouse
 from orders.models import Order, OrderLine
@@ -118,3 +119,90 @@ class DirtyPool(models.Model):
     def __str__(self):
         return f"{self.sku_id}@{self.warehouse_id} ({self.cause})"
 
+
+
+class OrderException(models.Model):
+    """An order line that needs an agent: a slipped promise, a notice due, consent overdue."""
+
+    class Kind(models.TextChoices):
+        DELAY_NOTICE_DUE = "delay_notice_due", "Delay notice due"
+        CONSENT_OVERDUE = "consent_overdue", "Consent overdue"
+        PAST_DUE = "past_due", "Past due"
+        NO_CONFIRMED_SUPPLY = "no_confirmed_supply", "No confirmed supply"
+        CAP_BREACH = "cap_breach", "Cap breach"
+        SUPPLIER_SLIP = "supplier_slip", "Supplier slip"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        RESOLVED = "resolved", "Resolved"
+
+    OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
+
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="exceptions")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="exceptions")
+    region = models.ForeignKey("inventory.Region", on_delete=models.PROTECT, related_name="+")
+    channel = models.ForeignKey("inventory.Channel", on_delete=models.PROTECT, related_name="+")
+    due_by = models.DateField(help_text="The legal (or product) deadline for acting on it.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="owned_exceptions",
+    )
+    cause = models.CharField(max_length=200, blank=True, help_text="What raised it.")
+    resolution = models.CharField(max_length=200, blank=True)
+    notes = models.TextField(blank=True)
+    opened_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["due_by", "id"]
+        verbose_name = "order exception"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line", "kind"], condition=models.Q(status__in=["open", "in_progress"]),
+                name="exception_one_open_per_line_and_kind",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_by"], name="exception_queue")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: line {self.line_id} (due {self.due_by})"
+
+
+class DelayConsent(models.Model):
+    """A customer's answer to a delay notice: accept the revised date, or cancel."""
+
+    class Decision(models.TextChoices):
+        ACCEPT = "accept", "Accepts the new date"
+        CANCEL = "cancel", "Cancels for a refund"
+        WITHDRAW = "withdraw", "Withdraws from the contract"
+
+    class Channel(models.TextChoices):
+        LINK = "link", "Consent page link"
+        EMAIL_REPLY = "email_reply", "E-mail reply"
+        PHONE = "phone", "Phone"
+        CHAT = "chat", "Chat"
+
+    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="consents")
+    promise_version = models.PositiveIntegerField()
+    revised_ship_date = models.DateField(null=True, blank=True)
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    channel = models.CharField(max_length=12, choices=Channel.choices)
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["line", "promise_version"], name="consent_one_per_promise_version"),
+        ]
+
+    def __str__(self):
+        return f"line {self.line_id} v{self.promise_version}: {self.decision}"

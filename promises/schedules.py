@@ -11,9 +11,25 @@ JOBS = {
 }
 
 
+def all_jobs() -> dict:
+    """Collect the JOBS of every installed app that has a schedules module."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    jobs = {}
+    for app in apps.get_app_configs():
+        try:
+            module = import_module(f"{app.name}.schedules")
+        except ModuleNotFoundError:
+            continue
+        jobs.update(getattr(module, "JOBS", {}))
+    return jobs
+
+
 def schedules_setup(jobs: dict | None = None) -> list[str]:
-    """Create or update each recurring job; return their names."""
-    jobs = jobs or JOBS
+    """Create or update each recurring job of every app; return their names."""
+    jobs = jobs or all_jobs()
     now = timezone.now()
     for name, (func, kind, minutes, at) in jobs.items():
         next_run = now

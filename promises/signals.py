@@ -1,1 +1,164 @@
+"""Mark pools dirty when supply or demand changes; the re-promise task does the work.
 
+Receivers stay thin: they compare the fields that matter, record the dirty pool and
+enqueue the coalescing task on commit (promises.services.pools_mark_dirty). They return
+early on raw saves (fixtures). Services that change demand themselves (intake,
+shipments, cancellations) mark their pools explicitly.
+"""
+
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
+from simple_history.models import HistoricalRecords
+
+from inventory.models import SKU, BackorderCap, PurchaseOrder, PurchaseOrderLine, Receipt, StockLevel
+from orders.models import OrderLine
+from promises.models import PromiseChange
+from promises.services import pools_mark_dirty
+
+Cause = PromiseChange.Cause
+
+PO_FIELDS = ("status", "eta", "dock_to_stock_days", "warehouse_id")
+PO_LINE_FIELDS = ("sku_id", "qty_ordered", "qty_received", "eta", "purchase_order_id")
+SKU_FIELDS = ("safety_stock", "lead_time_days", "sell_beyond_supply")
+ORDER_LINE_FIELDS = ("qty", "sku_id", "warehouse_id")
+
+
+def _request_user_id():
+    """Return the id of the admin user behind this change, if any (simple_history's context)."""
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = getattr(request, "user", None)
+    return user.pk if user is not None and user.is_authenticated else None
+
+
+def _remember(instance, fields):
+    """Keep the stored values of `fields` on the instance before it is saved."""
+    if instance.pk is None:
+        instance._stored = None
+        return
+    instance._stored = type(instance).objects.filter(pk=instance.pk).values(*fields).first()
+
+
+def _changed(instance, fields) -> bool:
+    stored = getattr(instance, "_stored", None)
+    return stored is None or any(stored[f] != getattr(instance, f) for f in fields)
+
+
+@receiver(pre_save, sender=PurchaseOrder)
+def po_remember(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _remember(instance, PO_FIELDS)
+
+
+@receiver(post_save, sender=PurchaseOrder)
+def po_changed(sender, instance, created, raw=False, **kwargs):
+    if raw or created or not _changed(instance, PO_FIELDS):
+        return
+    stored = instance._stored
+    user_id = _request_user_id()
+    for line_id, sku_id in instance.lines.values_list("id", "sku_id"):
+        pools = {(sku_id, instance.warehouse_id), (sku_id, stored["warehouse_id"])}
+        pools_mark_dirty(pools=pools, cause=Cause.PO_CHANGE, po_line_id=line_id, user_id=user_id,
+                         note=f"{instance.number}: {_what_changed(stored, instance, PO_FIELDS)}")
+
+
+@receiver(pre_save, sender=PurchaseOrderLine)
+def po_line_remember(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _remember(instance, PO_LINE_FIELDS)
+
+
+@receiver(post_save, sender=PurchaseOrderLine)
+def po_line_changed(sender, instance, created, raw=False, **kwargs):
+    if raw or not _changed(instance, PO_LINE_FIELDS):
+        return
+    po = instance.purchase_order
+    pools = {(instance.sku_id, po.warehouse_id)}
+    if instance._stored:
+        pools.add((instance._stored["sku_id"], po.warehouse_id))
+    what = "new line" if created else _what_changed(instance._stored, instance, PO_LINE_FIELDS)
+    pools_mark_dirty(pools=pools, cause=Cause.PO_CHANGE, po_line_id=instance.pk,
+                     user_id=_request_user_id(), note=f"{po.number}: {what}")
+
+
+@receiver(post_delete, sender=PurchaseOrderLine)
+def po_line_deleted(sender, instance, **kwargs):
+    po = PurchaseOrder.objects.filter(pk=instance.purchase_order_id).first()
+    if po is not None:
+        pools_mark_dirty(pools={(instance.sku_id, po.warehouse_id)}, cause=Cause.PO_CHANGE,
+                         user_id=_request_user_id(), note=f"{po.number}: line removed")
+
+
+@receiver(post_save, sender=Receipt)
+def receipt_recorded(sender, instance, created, raw=False, **kwargs):
+    if raw or not created:
+        return
+    line = instance.po_line
+    pools_mark_dirty(pools={(line.sku_id, line.purchase_order.warehouse_id)}, cause=Cause.RECEIPT,
+                     po_line_id=line.pk, user_id=instance.received_by_id,
+                     note=f"{instance.qty} received on {line.purchase_order.number}")
+
+
+@receiver(pre_save, sender=StockLevel)
+def stock_remember(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _remember(instance, ("on_hand",))
+
+
+@receiver(post_save, sender=StockLevel)
+def stock_changed(sender, instance, created, raw=False, **kwargs):
+    if raw or (created and instance.on_hand == 0) or not _changed(instance, ("on_hand",)):
+        return
+    pools_mark_dirty(pools={(instance.sku_id, instance.warehouse_id)}, cause=Cause.STOCK_ADJUSTMENT,
+                     user_id=_request_user_id(), note=f"on hand now {instance.on_hand}")
+
+
+@receiver(pre_save, sender=SKU)
+def sku_remember(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _remember(instance, SKU_FIELDS)
+
+
+@receiver(post_save, sender=SKU)
+def sku_policy_changed(sender, instance, created, raw=False, **kwargs):
+    if raw or created or not _changed(instance, SKU_FIELDS):
+        return
+    pools = set(StockLevel.objects.filter(sku=instance).values_list("sku_id", "warehouse_id"))
+    pools_mark_dirty(pools=pools, cause=Cause.MANUAL, user_id=_request_user_id(),
+                     note=f"{instance.code}: backorder policy changed")
+
+
+@receiver(post_save, sender=BackorderCap)
+@receiver(post_delete, sender=BackorderCap)
+def cap_changed(sender, instance, raw=False, **kwargs):
+    # Caps bound intake; a pool is re-checked so a tightened horizon shows as an exception.
+    if raw or instance.sku_id is None:
+        return
+    pools = set(StockLevel.objects.filter(sku_id=instance.sku_id).values_list("sku_id", "warehouse_id"))
+    pools_mark_dirty(pools=pools, cause=Cause.CAP_CHANGE, user_id=_request_user_id(),
+                     note=str(instance))
+
+
+@receiver(pre_save, sender=OrderLine)
+def order_line_remember(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _remember(instance, ORDER_LINE_FIELDS)
+
+
+@receiver(post_save, sender=OrderLine)
+def order_line_changed(sender, instance, created, raw=False, **kwargs):
+    # New lines are promised by intake itself; an agent's edit of a line re-promises its pool.
+    if raw or created or not _changed(instance, ORDER_LINE_FIELDS):
+        return
+    pools = {(instance.sku_id, instance.warehouse_id)}
+    if instance._stored:
+        pools.add((instance._stored["sku_id"], instance._stored["warehouse_id"]))
+    pools_mark_dirty(pools=pools, cause=Cause.MANUAL, user_id=_request_user_id(),
+                     note=f"line {instance.pk} edited")
+
+
+def _what_changed(stored, instance, fields) -> str:
+    if not stored:
+        return "created"
+    parts = [f"{f.removesuffix('_id')} {stored[f]} → {getattr(instance, f)}"
+             for f in fields if stored[f] != getattr(instance, f)]
+    return ", ".join(parts)[:180]

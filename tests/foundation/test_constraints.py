@@ -14,7 +14,12 @@ from tests.factories.inventory import (
     StockLevelFactory,
     region,
 )
-from tests.factories.orders import CancellationFactory, CustomerFactory, OrderFactory, OrderLineFactory
+from tests.factories.orders import (
+    CancellationFactory,
+    CustomerFactory,
+    OrderFactory,
+    OrderLineFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

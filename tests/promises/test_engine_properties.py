@@ -14,7 +14,7 @@ NOW = datetime(2026, 3, 3, 14, 0, tzinfo=UTC)  # Tue 09:00 in New York
 TODAY = date(2026, 3, 3)
 CAL = ShipCalendar(timezone="America/New_York", cutoff=time(17, 0), handling_days=1, country="US")
 POLICY = PoolPolicy(lead_time_days=30, sell_beyond_supply=True)
-FAST = settings(max_examples=200, deadline=None)
+FAST = settings(max_examples=4000, deadline=None)
 
 
 def _days(n: int) -> date:

@@ -1,0 +1,3 @@
+"""Partner API URLs (filled in by the API)."""
+
+urlpatterns = []

@@ -1,0 +1,249 @@
+"""Supply writes: stock counts, purchase orders, receipts.
+
+Re-promising learns of each change through promises/signals.py, so these functions know
+nothing of promises.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from inventory.exceptions import BusinessRefusal, InvalidInput, NotFound
+from inventory.models import (
+    SKU,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Receipt,
+    StockLevel,
+    Supplier,
+    Warehouse,
+)
+
+PoolKey = tuple[int, int]
+
+
+def pools_lock(pools: Iterable[PoolKey]) -> dict[PoolKey, StockLevel]:
+    """Lock the stock rows of these pools in primary-key order, creating missing ones.
+
+    Everything that locks pools goes through here or locks one row, so all lockers take
+    rows in the same order and never deadlock. SQLite ignores the row locks; its single
+    writer serialises transactions instead.
+    """
+    pools = sorted(set(pools))
+    if not pools:
+        return {}
+    for sku_id, warehouse_id in pools:
+        StockLevel.objects.get_or_create(sku_id=sku_id, warehouse_id=warehouse_id)
+    wanted = Q(pk__in=[])
+    for sku_id, warehouse_id in pools:
+        wanted |= Q(sku_id=sku_id, warehouse_id=warehouse_id)
+    rows = StockLevel.objects.select_for_update(of=("self",)).filter(wanted).order_by("pk")
+    return {(row.sku_id, row.warehouse_id): row for row in rows}
+
+
+def warehouse_get(code: str) -> Warehouse:
+    try:
+        return Warehouse.objects.get(code=code)
+    except Warehouse.DoesNotExist:
+        raise NotFound(f"No warehouse {code!r}.") from None
+
+
+def sku_get(code: str) -> SKU:
+    try:
+        return SKU.objects.get(code=code)
+    except SKU.DoesNotExist:
+        raise NotFound(f"No SKU {code!r}.") from None
+
+
+@transaction.atomic
+def stock_set(*, warehouse_code: str, sku_code: str, on_hand: int) -> StockLevel:
+    """Set the on-hand count of a SKU in a warehouse (a 3PL's or a cycle count)."""
+    if not isinstance(on_hand, int) or isinstance(on_hand, bool) or on_hand < 0:
+        raise InvalidInput("on_hand must be a whole number of units, 0 or more.",
+                           errors={"on_hand": ["must be an integer >= 0"]})
+    warehouse, sku = warehouse_get(warehouse_code), sku_get(sku_code)
+    stock = pools_lock([(sku.id, warehouse.id)])[(sku.id, warehouse.id)]
+    if stock.on_hand != on_hand:
+        stock.on_hand = on_hand
+        stock.save(update_fields=["on_hand", "updated_at"])
+    return stock
+
+
+# --- Purchase orders ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class POLineInput:
+    sku: str
+    qty_ordered: int
+    eta: date | None = None
+
+
+EDITABLE_STATUSES = (PurchaseOrder.Status.DRAFT, PurchaseOrder.Status.CONFIRMED,
+                     PurchaseOrder.Status.IN_TRANSIT, PurchaseOrder.Status.CANCELLED)
+
+
+def _lines_check(lines: list[POLineInput], errors: dict) -> dict[str, SKU]:
+    skus = {s.code: s for s in SKU.objects.filter(code__in=[ln.sku for ln in lines])}
+    seen = set()
+    for i, line in enumerate(lines):
+        if line.sku not in skus:
+            errors[f"lines[{i}].sku"] = [f"unknown SKU {line.sku!r}"]
+        elif line.sku in seen:
+            errors[f"lines[{i}].sku"] = [f"{line.sku} appears twice; give one line per SKU"]
+        seen.add(line.sku)
+        if not isinstance(line.qty_ordered, int) or line.qty_ordered < 1:
+            errors[f"lines[{i}].qty_ordered"] = ["must be at least 1"]
+    return skus
+
+
+@transaction.atomic
+def po_create(*, number: str, supplier: str, warehouse: str, status: str = PurchaseOrder.Status.DRAFT,
+              eta: date, dock_to_stock_days: int = 1, lines: list[POLineInput]) -> PurchaseOrder:
+    """Create a purchase order with its lines; confirmed ones count as supply at once."""
+    errors: dict[str, list[str]] = {}
+    if PurchaseOrder.objects.filter(number=number).exists():
+        errors["number"] = [f"purchase order {number} already exists"]
+    supplier_obj = Supplier.objects.filter(code=supplier).first()
+    if supplier_obj is None:
+        errors["supplier"] = [f"unknown supplier code {supplier!r}"]
+    warehouse_obj = Warehouse.objects.filter(code=warehouse).first()
+    if warehouse_obj is None:
+        errors["warehouse"] = [f"unknown warehouse {warehouse!r}"]
+    if status not in (PurchaseOrder.Status.DRAFT, PurchaseOrder.Status.CONFIRMED,
+                      PurchaseOrder.Status.IN_TRANSIT):
+        errors["status"] = ["a new purchase order is draft, confirmed or in_transit"]
+    if not lines:
+        errors["lines"] = ["at least one line is required"]
+    skus = _lines_check(lines, errors)
+    if errors:
+        raise InvalidInput("The purchase order is not valid.", errors=errors)
+    po = PurchaseOrder.objects.create(number=number, supplier=supplier_obj, warehouse=warehouse_obj,
+                                      status=status, eta=eta, dock_to_stock_days=dock_to_stock_days)
+    for line in lines:
+        PurchaseOrderLine.objects.create(purchase_order=po, sku=skus[line.sku],
+                                         qty_ordered=line.qty_ordered, eta=line.eta)
+    return po
+
+
+@transaction.atomic
+def po_update(*, po: PurchaseOrder, status: str | None = None, eta: date | None = None,
+              dock_to_stock_days: int | None = None, lines: list[POLineInput] | None = None,
+              ) -> PurchaseOrder:
+    """Change a PO's status, ETA or lines; every change is kept in its history.
+
+    `lines` upserts by SKU: a listed SKU gets the new quantity and ETA, a new SKU a new
+    line; lines not listed stay as they are. Received quantities only move by receipts.
+    """
+    po = PurchaseOrder.objects.select_for_update().get(pk=po.pk)
+    errors: dict[str, list[str]] = {}
+    if po.status in (PurchaseOrder.Status.RECEIVED, PurchaseOrder.Status.CANCELLED) and (
+            status not in (None, po.status) or eta or lines):
+        raise BusinessRefusal(f"Purchase order {po.number} is {po.status} and can no longer change.",
+                              code="po_closed")
+    if status is not None and status != po.status:
+        if status not in EDITABLE_STATUSES:
+            errors["status"] = ["partially_received and received follow from receipts"]
+        elif status == PurchaseOrder.Status.CANCELLED and po.lines.filter(qty_received__gt=0).exists():
+            errors["status"] = ["units were already received; receive or close the rest instead"]
+    existing = {line.sku.code: line for line in po.lines.select_related("sku")}
+    skus = _lines_check(lines or [], errors)
+    for i, line in enumerate(lines or []):
+        current = existing.get(line.sku)
+        if current and isinstance(line.qty_ordered, int) and line.qty_ordered < current.qty_received:
+            errors[f"lines[{i}].qty_ordered"] = [f"{current.qty_received} already received"]
+    if errors:
+        raise InvalidInput("The change is not valid.", errors=errors)
+
+    changed = []
+    if status is not None and status != po.status:
+        po.status = status
+        changed.append("status")
+    if eta is not None and eta != po.eta:
+        po.eta = eta
+        changed.append("eta")
+    if dock_to_stock_days is not None and dock_to_stock_days != po.dock_to_stock_days:
+        po.dock_to_stock_days = dock_to_stock_days
+        changed.append("dock_to_stock_days")
+    if changed:
+        po.save(update_fields=[*changed, "updated_at"])
+    for line in lines or []:
+        current = existing.get(line.sku)
+        if current is None:
+            PurchaseOrderLine.objects.create(purchase_order=po, sku=skus[line.sku],
+                                             qty_ordered=line.qty_ordered, eta=line.eta)
+        elif (current.qty_ordered, current.eta) != (line.qty_ordered, line.eta):
+            current.qty_ordered, current.eta = line.qty_ordered, line.eta
+            current.save(update_fields=["qty_ordered", "eta"])
+    if lines and not changed:
+        po.save(update_fields=["updated_at"])
+    return po
+
+
+# --- Receipts --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def receipt_record(*, po_number: str, lines: list[tuple[str, int]], received_at: datetime | None = None,
+                   reference: str = "", user=None) -> list[Receipt]:
+    """Receive units on a PO: inbound becomes on hand, and waiting backorders are released."""
+    po = PurchaseOrder.objects.filter(number=po_number).first()
+    if po is None:
+        raise InvalidInput("Unknown purchase order.",
+                           errors={"purchase_order": [f"no purchase order {po_number!r}"]})
+    if po.status in (PurchaseOrder.Status.DRAFT, PurchaseOrder.Status.CANCELLED):
+        raise BusinessRefusal(f"Purchase order {po.number} is {po.status}; confirm it before receiving.",
+                              code="po_not_receivable")
+    errors: dict[str, list[str]] = {}
+    if not lines:
+        errors["lines"] = ["at least one line is required"]
+    by_sku = {line.sku.code: line for line in po.lines.select_related("sku")}
+    wanted: dict[str, int] = {}
+    for i, (sku, qty) in enumerate(lines):
+        if sku not in by_sku:
+            errors[f"lines[{i}].sku"] = [f"{sku!r} is not on purchase order {po.number}"]
+        elif not isinstance(qty, int) or qty < 1:
+            errors[f"lines[{i}].qty"] = ["must be at least 1"]
+        else:
+            wanted[sku] = wanted.get(sku, 0) + qty
+    if errors:
+        raise InvalidInput("The receipt does not fit the purchase order.", errors=errors)
+
+    stocks = pools_lock((by_sku[sku].sku_id, po.warehouse_id) for sku in wanted)
+    po_lines = {line.id: line for line in PurchaseOrderLine.objects.select_for_update().filter(
+        id__in=[by_sku[sku].id for sku in wanted])}
+    for sku, qty in wanted.items():
+        line = po_lines[by_sku[sku].id]
+        if line.qty_received + qty > line.qty_ordered:
+            errors.setdefault("lines", []).append(
+                f"{sku}: receiving {qty} would exceed the {line.qty_ordered - line.qty_received} still open")
+    if errors:
+        raise InvalidInput("Over-receipt.", errors=errors)
+
+    # The PO's status first: receipts come last so the pools' cause is "receipt".
+    open_after = {line.id: line.qty_ordered - line.qty_received for line in po.lines.all()}
+    for sku, qty in wanted.items():
+        open_after[by_sku[sku].id] -= qty
+    new_status = (PurchaseOrder.Status.PARTIALLY_RECEIVED if any(open_after.values())
+                  else PurchaseOrder.Status.RECEIVED)
+    if po.status != new_status:
+        po.status = new_status
+        po.save(update_fields=["status", "updated_at"])
+
+    received_at = received_at or timezone.now()
+    receipts = []
+    for sku, qty in wanted.items():
+        line = po_lines[by_sku[sku].id]
+        line.qty_received += qty
+        line.save(update_fields=["qty_received"])
+        stock = stocks[(line.sku_id, po.warehouse_id)]
+        stock.on_hand += qty
+        stock.save(update_fields=["on_hand", "updated_at"])
+        # Created last: its signal marks the pool with the cause "receipt".
+        receipts.append(Receipt.objects.create(po_line=line, qty=qty, received_at=received_at,
+                                               reference=reference, received_by=user))
+    return receipts

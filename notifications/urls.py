@@ -1,0 +1,3 @@
+"""Customer-facing pages behind the signed links in notices."""
+
+urlpatterns = []
