@@ -115,14 +115,19 @@ class ShipCalendar:
     def ship_date(self, *, supply_date: date | None, placed_at: datetime, now: datetime) -> date:
         """Return the promised ship date for an order line whose supply is ready on supply_date.
 
-        Processing starts on the first business day on or after the latest of: the order day
-        (cut-off applied), the supply date, and today (warehouse local). The line ships
-        handling_days business days after that start.
+        Processing starts on the first business day on or after the later of the order day
+        (cut-off applied) and the supply date; the line ships handling_days business days
+        later. A date already past (the line is late) becomes the first business day on or
+        after today: re-promising an unshipped line never moves it earlier than it can go,
+        and never pushes a line still within its handling time.
         """
         order_day = self.order_day(placed_at)
-        earliest = max(order_day, supply_date or order_day, self.local_date(now))
-        start = self.next_business_day_on_or_after(earliest)
-        return self.add_business_days(start, self.handling_days)
+        start = self.next_business_day_on_or_after(max(order_day, supply_date or order_day))
+        ship = self.add_business_days(start, self.handling_days)
+        today = self.local_date(now)
+        if ship < today:
+            ship = self.next_business_day_on_or_after(today)
+        return ship
 
 
 @dataclass(frozen=True)

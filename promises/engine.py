@@ -3,7 +3,8 @@
 Pure: standard library only, plain frozen dataclasses in, decisions out, no database. The
 processing order follows SAP's backorder processing; docs/promising.md explains it with
 worked examples. In short, after sorting supply by (available_on, key) and lines by
-(strategy class, channel_priority, placed_at, line_id):
+(strategy class; lines holding a confirmed promise first, by promised date; then
+channel_priority, placed_at, line_id):
 
 1. win lines take the earliest free supply;
 2. gain, then fill, lines holding a confirmed promise reserve the latest supply that still
@@ -157,8 +158,15 @@ def _supply_order(s: Supply) -> tuple[date, str]:
     return (s.available_on, s.key)
 
 
-def _priority(d: Demand) -> tuple[int, int, datetime, int]:
-    return (_CLASS_RANK[d.strategy], d.channel_priority, d.placed_at, d.line_id)
+def _priority(d: Demand) -> tuple[int, int, date, int, datetime, int]:
+    # Within a class, lines already holding a confirmed promise come first, in the order of
+    # their promised dates, so each keeps the supply it was promised while supply allows:
+    # a new order never takes supply promised to an older line (only `win` may), and a
+    # re-promise with unchanged supply moves nobody later. Channel priority and placed time
+    # order the waiting lines, and break ties (DESIGN 3.4, docs/promising.md).
+    held = d.holds_promise
+    return (_CLASS_RANK[d.strategy], 0 if held else 1,
+            d.current_ship_date if held else date.min, d.channel_priority, d.placed_at, d.line_id)
 
 
 class _Pool:
@@ -249,7 +257,8 @@ def allocate(
 ) -> list[Assignment]:
     """Allocate a pool's supply to its lines; return one Assignment per line in priority order.
 
-    Priority order is (strategy class win..lose, channel_priority, placed_at, line_id); the
+    Priority order is (strategy class win..lose; lines holding a confirmed promise first,
+    by promised date; channel_priority, placed_at, line_id); the
     result is the same for any order of the inputs.
     """
     if now.tzinfo is None or now.utcoffset() is None:

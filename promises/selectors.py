@@ -13,6 +13,10 @@ from promises.models import Promise
 
 PoolKey = tuple[int, int]  # (sku_id, warehouse_id)
 
+#: Stock is ready before any order day, so it never delays a line beyond its handling time
+#: (the calendar bounds late lines by today). Stored promises show stock without a date.
+STOCK_DATE = date.min
+
 
 @dataclass(frozen=True, slots=True)
 class CurrentPromise:
@@ -87,7 +91,7 @@ def pools_load(*, pools: set[PoolKey] | None = None, sku_ids=None, today: date,
         state = PoolState(sku_id, wh_id, PoolPolicy(lead_time_days=lead, sell_beyond_supply=beyond))
         usable = on_hand - safety
         if usable > 0:
-            state.supply.append(Supply("stock", "stock", "", usable, today))
+            state.supply.append(Supply("stock", "stock", "", usable, STOCK_DATE))
         states[key] = state
     _missing_pools_add(states, pools, today)
     _po_supply_add(states, sku_ids, today)
@@ -179,9 +183,9 @@ def regions_by_id() -> dict[int, Region]:
     return {r.id: r for r in Region.objects.all()}
 
 
-def open_backorder_qty(*, sku_id=None, channel_id=None, region_id=None) -> int:
+def open_backorder_qty(*, sku_id=None, channel_id=None, region_id=None, exclude_line_ids=()) -> int:
     """Return the open units not served from stock among lines in a cap's scope."""
-    lines = OrderLine.objects.open()
+    lines = OrderLine.objects.open().exclude(id__in=exclude_line_ids)
     if sku_id is not None:
         lines = lines.filter(sku_id=sku_id)
     if channel_id is not None:

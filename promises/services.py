@@ -19,6 +19,7 @@ from promises.calendars import ship_calendar_for, transit_calendar_for
 from promises.models import DirtyPool, Promise, PromiseChange
 from promises.queue import enqueue_on_commit
 from promises.selectors import (
+    STOCK_DATE,
     OpenLine,
     PoolKey,
     PoolState,
@@ -169,20 +170,30 @@ def promises_recompute_all(*, cause: str = Cause.NIGHTLY, sku_ids=None, now: dat
     return result
 
 
+def pools_allocate(states: dict[PoolKey, PoolState], *, now: datetime) -> dict[PoolKey, list]:
+    """Run the engine on each loaded pool; return its assignments by pool."""
+    warehouses = warehouses_by_id()
+    return {
+        key: engine.allocate(state.supply, state.demand, ship_calendar_for(warehouses[state.warehouse_id]),
+                             state.policy, now=now)
+        for key, state in states.items() if state.lines
+    }
+
+
 def pools_repromise(states: dict[PoolKey, PoolState], *, cause: str, now: datetime,
                     po_line_id: int | None = None, user_id: int | None = None,
-                    note: str = "") -> RepromiseResult:
-    """Run the engine on loaded pools and write the promises that changed (caller holds locks)."""
-    warehouses, regions = warehouses_by_id(), regions_by_id()
-    transits = {rid: transit_calendar_for(r) for rid, r in regions.items()}
+                    note: str = "", allocated: dict[PoolKey, list] | None = None) -> RepromiseResult:
+    """Write the engine's promises for loaded pools where they changed (caller holds locks).
+
+    `allocated` passes assignments the caller already computed (intake judges them first).
+    """
+    allocated = pools_allocate(states, now=now) if allocated is None else allocated
+    transits = {rid: transit_calendar_for(r) for rid, r in regions_by_id().items()}
     result = RepromiseResult(pools=len(states))
     rows, statuses, changes = [], [], []
-    for state in states.values():
-        if not state.lines:
-            continue
+    for key, assignments in allocated.items():
+        state = states[key]
         result.lines += len(state.lines)
-        calendar = ship_calendar_for(warehouses[state.warehouse_id])
-        assignments = engine.allocate(state.supply, state.demand, calendar, state.policy, now=now)
         by_line = {line.demand.line_id: line for line in state.lines}
         for a in assignments:
             line = by_line[a.line_id]
@@ -217,16 +228,18 @@ def promise_row(line: OpenLine, a: engine.Assignment, transit, strategy: str, no
     sources = [
         {"kind": al.kind, "reference": al.reference,
          "po_line": int(al.supply_key[3:]) if al.kind == "purchase_order" else None,
-         "qty": al.qty, "available_on": al.available_on.isoformat()}
+         "qty": al.qty,
+         "available_on": None if al.available_on == STOCK_DATE else al.available_on.isoformat()}
         for al in a.allocations
     ]
+    supply_date = None if a.supply_date == STOCK_DATE else a.supply_date
     stock_qty = sum(al.qty for al in a.allocations if al.kind == "stock")
     current = line.current
     if current is not None and (
         current.ship_date, current.delivery_from, current.delivery_to, current.confirmed,
         current.supply_date, current.stock_qty, current.sources, current.rule, current.strategy,
         current.guarantee_broken,
-    ) == (a.ship_date, delivery_from, delivery_to, a.confirmed, a.supply_date, stock_qty, sources,
+    ) == (a.ship_date, delivery_from, delivery_to, a.confirmed, supply_date, stock_qty, sources,
           a.rule, strategy, a.guarantee_broken):
         return None
     if current is None:
@@ -235,7 +248,7 @@ def promise_row(line: OpenLine, a: engine.Assignment, transit, strategy: str, no
         version = current.version + 1
     else:
         version = current.version
-    return (a.line_id, a.ship_date, delivery_from, delivery_to, a.confirmed, a.supply_date,
+    return (a.line_id, a.ship_date, delivery_from, delivery_to, a.confirmed, supply_date,
             stock_qty, sources, a.rule, strategy, a.guarantee_broken, version, now)
 
 

@@ -10,7 +10,14 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from simple_history.models import HistoricalRecords
 
-from inventory.models import SKU, BackorderCap, PurchaseOrder, PurchaseOrderLine, Receipt, StockLevel
+from inventory.models import (
+    SKU,
+    BackorderCap,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Receipt,
+    StockLevel,
+)
 from orders.models import OrderLine
 from promises.models import PromiseChange
 from promises.services import pools_mark_dirty

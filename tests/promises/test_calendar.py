@@ -108,14 +108,24 @@ def test_supply_date_drives_the_ship_date_when_later_than_the_order():
     assert ships(US_EAST, placed, supply_date=date(2026, 3, 14)) == date(2026, 3, 17)
 
 
-def test_old_line_is_bounded_by_today():
-    # Given a line placed weeks ago, after the cut-off, re-promised on Tue 3 March
+def test_late_line_ships_today_at_the_earliest():
+    # Given a line placed weeks ago whose supply arrived on 20 Feb, re-promised on Tue 3 March
     placed = datetime(2026, 2, 2, 18, 0, tzinfo=NEW_YORK)
     now = datetime(2026, 3, 3, 9, 0, tzinfo=NEW_YORK)
-    # Then processing starts today, whatever the cut-off said back then
+    # Then its past date becomes today: it is late and ships as soon as it can
     assert US_EAST.ship_date(supply_date=date(2026, 2, 20), placed_at=placed, now=now) == date(
-        2026, 3, 4
+        2026, 3, 3
     )
+
+
+def test_repromising_the_next_day_keeps_a_line_within_its_handling_time():
+    # Given an order placed Monday morning from stock, promised for Tuesday
+    placed = datetime(2026, 3, 2, 9, 0, tzinfo=NEW_YORK)
+    monday, tuesday = placed, datetime(2026, 3, 3, 6, 0, tzinfo=NEW_YORK)
+    assert US_EAST.ship_date(supply_date=None, placed_at=placed, now=monday) == date(2026, 3, 3)
+    # When it is re-promised on Tuesday before it shipped
+    # Then it still ships Tuesday: handling started Monday
+    assert US_EAST.ship_date(supply_date=None, placed_at=placed, now=tuesday) == date(2026, 3, 3)
 
 
 def test_zero_handling_days_ships_on_the_start_day():

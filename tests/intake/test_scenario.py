@@ -1,0 +1,79 @@
+"""The issue's scenario end to end through intake, a PO slip and a receipt."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+
+from inventory.services import po_update, receipt_record
+from orders.models import OrderLine
+from promises.models import DirtyPool, Promise, PromiseChange
+from promises.services import promises_recompute_dirty
+from tests.intake.helpers import MONDAY, place, us_pool
+
+pytestmark = pytest.mark.django_db
+
+
+def promises_of(orders):
+    return [Promise.objects.get(line__order=o) for o in orders]
+
+
+def test_three_ship_from_stock_two_after_the_eta_then_a_slip_and_a_receipt(
+        django_capture_on_commit_callbacks, django_user_model):
+    # Given 3 on hand and a confirmed PO of 10 due in three weeks
+    sku, warehouse, po = us_pool(on_hand=3, po_qty=10, po_eta_days=21)
+    eta = po.eta
+    # When five customers order one each
+    orders = [place(sku, now=MONDAY + timedelta(minutes=i))[0] for i in range(5)]
+    # Then the first three ship from stock within days, the last two after the ETA
+    first = promises_of(orders)
+    for p in first[:3]:
+        assert p.confirmed and p.stock_qty == 1
+        assert p.ship_date <= MONDAY.date() + timedelta(days=3)
+        assert p.line.status == OrderLine.Status.ALLOCATED
+    for p in first[3:]:
+        assert p.confirmed and p.stock_qty == 0
+        assert p.ship_date > eta
+        assert p.sources[0]["reference"] == po.number
+        assert p.line.status == OrderLine.Status.BACKORDERED
+
+    # When the buyer slips the ETA by seven weeks
+    buyer = django_user_model.objects.create_user("buyer")
+    with django_capture_on_commit_callbacks(execute=True):
+        po_update(po=po, eta=eta + timedelta(weeks=7))
+    # (the receiver records the user of an admin request; here the change is attributed by hand)
+    promises_recompute_dirty(now=MONDAY)
+    # Then both backorders move later and two PromiseChange rows say why
+    after = promises_of(orders)
+    assert [p.ship_date for p in after[:3]] == [p.ship_date for p in first[:3]]
+    changes = PromiseChange.objects.order_by("line_id")
+    assert changes.count() == 2
+    for change, before in zip(changes, first[3:], strict=True):
+        assert change.cause == PromiseChange.Cause.PO_CHANGE
+        assert change.po_line.purchase_order == po
+        assert change.old_ship_date == before.ship_date
+        assert change.new_ship_date > eta + timedelta(weeks=7)
+        assert "eta" in change.note
+    assert not DirtyPool.objects.exists()
+
+    # When the PO is received
+    with django_capture_on_commit_callbacks(execute=True):
+        receipt_record(po_number=po.number, lines=[(sku.code, 10)], user=buyer)
+    promises_recompute_dirty(now=MONDAY + timedelta(days=1))
+    # Then both are released to stock and ship within days
+    released = promises_of(orders[3:])
+    for p in released:
+        assert p.stock_qty == 1 and p.line.status == OrderLine.Status.ALLOCATED
+        assert p.ship_date <= MONDAY.date() + timedelta(days=4)
+    receipt_changes = PromiseChange.objects.filter(cause=PromiseChange.Cause.RECEIPT)
+    assert receipt_changes.count() == 2
+    assert {c.user for c in receipt_changes} == {buyer}
+
+
+def test_repromise_command_all_and_by_sku(capsys):
+    sku, _, _ = us_pool()
+    place(sku)
+    call_command("repromise", "--all")
+    assert "1 open lines" in capsys.readouterr().out
+    call_command("repromise", "--sku", sku.code)
+    assert "0 promises changed" in capsys.readouterr().out
