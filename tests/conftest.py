@@ -18,6 +18,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _regions_after_flush(request):
+    """Recreate the migration's regions for transactional tests (their flush removes them)."""
+    marker = request.node.get_closest_marker("django_db")
+    if not (marker and marker.kwargs.get("transaction")):
+        return
+    request.getfixturevalue("transactional_db")
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("inventory.migrations.0002_regions").create_regions(apps, None)
+
+
 @pytest.fixture
 def us_warehouse(db):
     return WarehouseFactory(code="US-EAST", country="US", timezone="America/New_York", serves=["US"])

@@ -5,7 +5,13 @@ from decimal import Decimal
 
 from inventory.models import PurchaseOrder, PurchaseOrderLine, StockLevel
 from promises.intake import CustomerInput, LineInput, OrderInput, order_place
-from tests.factories.inventory import ChannelFactory, PurchaseOrderFactory, SKUFactory, WarehouseFactory, region
+from tests.factories.inventory import (
+    ChannelFactory,
+    PurchaseOrderFactory,
+    SKUFactory,
+    WarehouseFactory,
+    region,
+)
 
 # A Monday morning in New York, before the 14:00 cut-off.
 MONDAY = datetime(2026, 11, 16, 14, 0, tzinfo=UTC)

@@ -1,0 +1,204 @@
+"""Intake and available-to-promise: statuses, refusals, caps, idempotency, strategies."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from inventory.exceptions import BusinessRefusal, InvalidInput
+from inventory.models import BackorderCap
+from orders.models import Order, OrderLine
+from promises.intake import CustomerInput, LineInput, OrderInput, available_to_promise, order_place
+from promises.models import Promise, PromiseChange
+from tests.factories.inventory import ChannelFactory, region
+from tests.intake.helpers import MONDAY, place, us_pool
+
+pytestmark = pytest.mark.django_db
+
+
+def atp(sku, qty=1, **kw):
+    return available_to_promise(sku=sku.code, channel="shopify-us", region="US", qty=qty, at=MONDAY, **kw)
+
+
+def test_in_stock_answer_has_a_ship_date_in_days_and_a_us_label():
+    sku, _, _ = us_pool(on_hand=3)
+    answer = atp(sku)
+    assert answer.status == "in_stock" and answer.can_order and answer.confirmed
+    assert answer.ship_date == MONDAY.date() + timedelta(days=1)
+    assert answer.label == f"In stock — ships Nov {answer.ship_date.day}"
+    assert answer.delivery_from > answer.ship_date
+
+
+def test_backorder_answer_is_promised_from_the_po_after_its_eta():
+    sku, _, po = us_pool(on_hand=0)
+    answer = atp(sku, qty=2)
+    assert answer.status == "backorder" and answer.confirmed
+    assert answer.ship_date > po.eta
+    assert answer.sources == ({"kind": "purchase_order", "reference": po.number, "qty": 2,
+                               "available_on": po.eta},)
+    assert answer.label.startswith("Backorder — next batch ships ")
+
+
+def test_preorder_sku_answers_preorder():
+    sku, _, _ = us_pool(on_hand=0, preorder=True)
+    answer = atp(sku)
+    assert answer.status == "preorder" and answer.label.startswith("Pre-order — ships ")
+
+
+def test_eu_and_uk_labels_are_localised_and_name_the_delivery_date(eu_warehouse, uk_warehouse):
+    from inventory.models import StockLevel
+    from tests.factories.inventory import SKUFactory
+
+    sku = SKUFactory()
+    ChannelFactory(code="shopify-eu", region=region("EU"))
+    ChannelFactory(code="shopify-uk", region=region("UK"))
+    StockLevel.objects.create(sku=sku, warehouse=eu_warehouse, on_hand=5)
+    StockLevel.objects.create(sku=sku, warehouse=uk_warehouse, on_hand=5)
+    de = available_to_promise(sku=sku.code, channel="shopify-eu", region="EU", qty=1, at=MONDAY)
+    fr = available_to_promise(sku=sku.code, channel="shopify-eu", region="EU", qty=1, at=MONDAY,
+                              locale="fr_FR")
+    uk = available_to_promise(sku=sku.code, channel="shopify-uk", region="UK", qty=1, at=MONDAY)
+    # 15:00 in Berlin is past the 14:00 cut-off: Tuesday is the order day, Wednesday ships
+    assert de.label.startswith("Auf Lager – Versand am 18. Nov.") and "Lieferung bis" in de.label
+    assert fr.label.startswith("En stock – expédié le 18 nov.") and "livré d’ici le" in fr.label
+    assert uk.label.startswith("In stock — ships 17 Nov, delivered by ")
+
+
+@pytest.mark.parametrize(("sku_fields", "stock", "po_qty", "qty", "reason"), [
+    ({"backorder_allowed": False}, 1, 10, 2, "backorder_not_allowed"),
+    ({}, 1, 0, 2, "no_supply"),
+    ({}, 1, 5, 7, "no_supply"),
+])
+def test_refusals_are_explained_and_write_nothing(sku_fields, stock, po_qty, qty, reason):
+    sku, _, _ = us_pool(on_hand=stock, po_qty=po_qty, **sku_fields)
+    answer = atp(sku, qty=qty)
+    assert not answer.can_order and answer.reason == reason and answer.ship_date is None
+    with pytest.raises(BusinessRefusal) as refused:
+        place(sku, qty=qty)
+    assert refused.value.code == reason
+    assert "lines[0].sku" in refused.value.errors
+    assert not Order.objects.exists() and not OrderLine.objects.exists()
+
+
+def test_unknown_sku_is_an_answer_for_atp_and_a_refusal_for_intake():
+    us_pool()
+    answer = available_to_promise(sku="NOPE", channel="shopify-us", region="US", qty=1, at=MONDAY)
+    assert answer.reason == "unknown_sku" and not answer.can_order
+    with pytest.raises(BusinessRefusal) as refused:
+        order_place(data=OrderInput(
+            external_id="X1", channel="shopify-us", region="US", currency="USD",
+            customer=CustomerInput(email="a@example.com", name="A"),
+            lines=(LineInput(sku="NOPE", qty=1, unit_price=Decimal("1")),)))
+    assert refused.value.code == "unknown_sku"
+
+
+def test_sell_beyond_supply_gives_an_unconfirmed_lead_time_estimate():
+    sku, _, _ = us_pool(on_hand=0, po_qty=0, sell_beyond_supply=True, lead_time_days=30)
+    answer = atp(sku)
+    assert answer.can_order and not answer.confirmed and answer.status == "backorder"
+    assert answer.ship_date >= MONDAY.date() + timedelta(days=30)
+    assert answer.label.startswith("Ships in ") and "business days" in answer.label
+    order, _ = place(sku)
+    promise = Promise.objects.get(line__order=order)
+    assert not promise.confirmed and promise.rule == "estimate:lead_time"
+
+
+def test_bad_input_names_each_field_and_writes_nothing():
+    us_pool()
+    with pytest.raises(InvalidInput) as invalid:
+        order_place(data=OrderInput(
+            external_id="", channel="nope", region="XX", currency="JPY",
+            customer=CustomerInput(email="not-an-email", name=""),
+            lines=(LineInput(sku="A", qty=0, unit_price=Decimal("-1")),)))
+    assert set(invalid.value.errors) >= {"external_id", "channel", "region", "currency",
+                                         "customer.email", "customer.name", "lines[0].qty",
+                                         "lines[0].unit_price"}
+    assert not Order.objects.exists()
+
+
+def test_currency_must_match_the_region():
+    sku, _, _ = us_pool()
+    with pytest.raises(InvalidInput) as invalid:
+        order_place(data=OrderInput(
+            external_id="X", channel="shopify-us", region="US", currency="EUR",
+            customer=CustomerInput(email="a@example.com", name="A"),
+            lines=(LineInput(sku=sku.code, qty=1, unit_price=Decimal("1")),)))
+    assert "currency" in invalid.value.errors
+
+
+def test_reposting_the_same_external_id_returns_the_first_order_and_writes_nothing():
+    sku, _, _ = us_pool(on_hand=3)
+    first, created = place(sku, external_id="SAME")
+    again, created_again = place(sku, external_id="SAME", qty=2)
+    assert created and not created_again and again.pk == first.pk
+    assert OrderLine.objects.count() == 1
+
+
+def test_quantity_cap_counts_open_backorders_in_its_scope():
+    sku, _, _ = us_pool(on_hand=1, po_qty=20)
+    cap = BackorderCap.objects.create(sku=sku, max_backorder_qty=3)
+    place(sku, qty=1)  # from stock: no backorder
+    place(sku, qty=2)  # 2 backordered
+    assert atp(sku, qty=2).reason == f"cap_exceeded:{cap.pk}"
+    with pytest.raises(BusinessRefusal) as refused:
+        place(sku, qty=2)
+    assert refused.value.code == "cap_exceeded" and f"#{cap.pk}" in refused.value.message
+    place(sku, qty=1)  # exactly at the cap
+    assert OrderLine.objects.count() == 3
+
+
+def test_channel_cap_spans_skus_and_other_channels_are_free():
+    sku, _, _ = us_pool(on_hand=0, po_qty=20)
+    amazon = ChannelFactory(code="amazon-us", region=region("US"))
+    BackorderCap.objects.create(channel=amazon, max_backorder_qty=1)
+    place(sku, qty=1, channel="amazon-us")
+    with pytest.raises(BusinessRefusal):
+        place(sku, qty=1, channel="amazon-us")
+    place(sku, qty=5)  # shopify-us is outside the cap
+
+
+def test_horizon_cap_refuses_promises_too_far_out():
+    sku, _, _ = us_pool(on_hand=0, po_qty=10, po_eta_days=40)
+    BackorderCap.objects.create(region=region("US"), max_promise_days=30)
+    answer = atp(sku)
+    assert answer.reason == "beyond_horizon" and not answer.can_order
+    with pytest.raises(BusinessRefusal) as refused:
+        place(sku)
+    assert refused.value.code == "beyond_horizon"
+
+
+def test_inactive_cap_is_ignored():
+    sku, _, _ = us_pool(on_hand=0, po_qty=10)
+    BackorderCap.objects.create(sku=sku, max_backorder_qty=0, active=False)
+    assert atp(sku).can_order
+
+
+def test_a_later_order_never_takes_stock_promised_to_an_earlier_one_from_a_higher_priority_channel():
+    sku, _, _ = us_pool(on_hand=1, po_qty=10)
+    ChannelFactory(code="amazon-us", region=region("US"), priority=10)
+    shopify, _ = place(sku)
+    amazon, _ = place(sku, channel="amazon-us", now=MONDAY + timedelta(minutes=5))
+    assert Promise.objects.get(line__order=shopify).stock_qty == 1
+    assert Promise.objects.get(line__order=amazon).stock_qty == 0
+    assert not PromiseChange.objects.exists()
+
+
+def test_win_order_takes_stock_from_an_earlier_order_and_records_why():
+    sku, _, _ = us_pool(on_hand=1, po_qty=10)
+    ChannelFactory(code="amazon-us", region=region("US"), priority=10, strategy="win")
+    shopify, _ = place(sku)
+    before = Promise.objects.get(line__order=shopify).ship_date
+    amazon, _ = place(sku, channel="amazon-us", now=MONDAY + timedelta(minutes=5))
+    assert Promise.objects.get(line__order=amazon).stock_qty == 1
+    bumped = Promise.objects.get(line__order=shopify)
+    assert bumped.stock_qty == 0 and bumped.ship_date > before
+    change = PromiseChange.objects.get()
+    assert change.cause == PromiseChange.Cause.NEW_ORDER and change.line == bumped.line
+
+
+def test_placed_promises_count_as_communicated():
+    sku, _, _ = us_pool()
+    order, _ = place(sku)
+    promise = Promise.objects.get(line__order=order)
+    assert promise.communicated_ship_date == promise.ship_date
+    assert promise.communicated_delivery_to == promise.delivery_to
