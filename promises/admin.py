@@ -1,12 +1,18 @@
 """Admin screens that show promises: orders and their lines, purchase orders, promise history."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.http import HttpResponseBadRequest
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from inventory.models import PurchaseOrder, PurchaseOrderLine
 from orders.models import Order, OrderLine
+from promises.impact import POLineChange, po_change_impact
 from promises.models import DirtyPool, Promise, PromiseChange
 
 
@@ -39,9 +45,29 @@ class PurchaseOrderLineInline(admin.TabularInline):
     autocomplete_fields = ("sku",)
 
 
+class PurchaseOrderForm(forms.ModelForm):
+    change_reason = forms.CharField(
+        required=False, max_length=100, label="Reason for the change",
+        help_text="Kept in the ETA history (e.g. “supplier: port congestion”).",
+    )
+
+    class Meta:
+        model = PurchaseOrder
+        fields = ("number", "supplier", "warehouse", "status", "eta", "dock_to_stock_days", "notes")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and "eta" in self.changed_data and not cleaned.get("change_reason"):
+            self.add_error("change_reason", "Say why the ETA moves: it is kept with the change.")
+        return cleaned
+
+
 @admin.register(PurchaseOrder)
 class PurchaseOrderAdmin(SimpleHistoryAdmin):
-    list_display = ("number", "supplier", "warehouse", "status", "eta", "dock_to_stock_days", "line_count", "updated_at")
+    form = PurchaseOrderForm
+    change_form_template = "admin/inventory/purchaseorder/change_form.html"
+    list_display = ("number", "supplier", "warehouse", "status", "eta", "dock_to_stock_days",
+                    "line_count", "updated_at")
     list_filter = ("status", "warehouse", "supplier")
     list_select_related = ("supplier", "warehouse")
     search_fields = ("number", "supplier__name", "lines__sku__code")
@@ -49,15 +75,88 @@ class PurchaseOrderAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ("supplier",)
     inlines = [PurchaseOrderLineInline]
     history_list_display = ("status", "eta")
+    fieldsets = (
+        (None, {"fields": ("number", "supplier", "warehouse", "status")}),
+        ("Arrival", {"fields": ("eta", "dock_to_stock_days", "change_reason", "notes")}),
+    )
 
     def get_queryset(self, request):
-        from django.db.models import Count
-
         return super().get_queryset(request).annotate(_line_count=Count("lines"))
 
     @admin.display(description="Lines", ordering="_line_count")
     def line_count(self, obj):
         return obj._line_count
+
+    def get_urls(self):
+        return [
+            path("<path:object_id>/impact/", self.admin_site.admin_view(self.impact_view),
+                 name="inventory_purchaseorder_impact"),
+            *super().get_urls(),
+        ]
+
+    def save_model(self, request, obj, form, change):
+        obj._change_reason = form.cleaned_data.get("change_reason") or ""
+        super().save_model(request, obj, form, change)
+
+    def response_change(self, request, obj):
+        messages.info(request, "The promises this change touches are being re-promised in the background; "
+                               "moved lines appear under Promise changes and in the exception queue.")
+        return super().response_change(request, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        po = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {}), "eta_history": eta_history(po) if po else []}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def impact_view(self, request, object_id):
+        """Render the promise impact of the unsaved form (POSTed by the change form's button)."""
+        po = self.get_object(request, object_id)
+        if po is None or request.method != "POST" or not self.has_view_permission(request, po):
+            return HttpResponseBadRequest("Post the purchase order form to preview its impact.")
+        try:
+            change = _form_change(request.POST, po)
+        except forms.ValidationError as exc:
+            return TemplateResponse(request, "admin/inventory/purchaseorder/impact.html",
+                                    {"error": "; ".join(exc.messages)})
+        impact = po_change_impact(po=po, **change)
+        return TemplateResponse(request, "admin/inventory/purchaseorder/impact.html",
+                                {"impact": impact, "later": impact.later[:20], "earlier": impact.earlier[:20]})
+
+
+def _form_change(data, po) -> dict:
+    """Read the proposed PO values and line changes from the admin change form's POST."""
+    date_field = forms.DateField(required=False)
+    int_field = forms.IntegerField(required=False, min_value=0)
+    change = {
+        "eta": date_field.clean(data.get("eta")),
+        "status": data.get("status") if data.get("status") in PurchaseOrder.Status.values else None,
+        "dock_to_stock_days": int_field.clean(data.get("dock_to_stock_days")),
+        "lines": {},
+    }
+    ids = set(po.lines.values_list("id", flat=True))
+    total = int_field.clean(data.get("lines-TOTAL_FORMS")) or 0
+    for i in range(total):
+        raw_id = data.get(f"lines-{i}-id")
+        if not raw_id or not raw_id.isdigit() or int(raw_id) not in ids:
+            continue
+        change["lines"][int(raw_id)] = POLineChange(
+            qty_ordered=int_field.clean(data.get(f"lines-{i}-qty_ordered")),
+            eta=date_field.clean(data.get(f"lines-{i}-eta")),
+            delete=bool(data.get(f"lines-{i}-DELETE")),
+        )
+    return change
+
+
+def eta_history(po) -> list[dict]:
+    """Each ETA or status change of a PO: when, who, from, to, why (from its audit history)."""
+    records = list(po.history.select_related("history_user").order_by("history_date", "history_id"))
+    rows = []
+    for before, after in zip(records, records[1:], strict=False):
+        if (before.eta, before.status) != (after.eta, after.status):
+            rows.append({"at": after.history_date, "user": after.history_user,
+                         "eta": (before.eta, after.eta), "status": (before.status, after.status),
+                         "reason": after.history_change_reason or ""})
+    return list(reversed(rows))
 
 
 # --- Orders ------------------------------------------------------------------------------

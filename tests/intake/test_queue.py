@@ -1,0 +1,37 @@
+"""Tasks are enqueued on commit, once per transaction, and never lost to an earlier rollback."""
+
+import pytest
+from django.db import transaction
+
+from promises.queue import enqueue_on_commit
+
+pytestmark = pytest.mark.django_db
+
+
+def test_one_enqueue_per_transaction_however_often_asked(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        with transaction.atomic():
+            for _ in range(40):
+                enqueue_on_commit("promises.tasks.repromise_dirty_pools")
+    assert len(callbacks) == 1
+
+
+def test_a_rolled_back_transaction_does_not_suppress_the_next_enqueue(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        try:
+            with transaction.atomic():
+                enqueue_on_commit("promises.tasks.repromise_dirty_pools")
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+        with transaction.atomic():
+            enqueue_on_commit("promises.tasks.repromise_dirty_pools")
+    assert len(callbacks) == 1
+
+
+def test_nothing_is_enqueued_before_commit(django_capture_on_commit_callbacks):
+    from django_q.models import OrmQ
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        enqueue_on_commit("promises.tasks.repromise_dirty_pools")
+    assert len(callbacks) == 1 and not OrmQ.objects.exists()
