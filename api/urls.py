@@ -1,3 +1,34 @@
-"""Partner API URLs (filled in by the API)."""
+"""Partner API URLs: /api/v1/..., the OpenAPI schema and its Swagger UI; JSON 404 elsewhere."""
 
-urlpatterns = []
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from api.errors import not_found_view
+from api.views.catalog import SKUDetailView, SKUListView
+from api.views.orders import OrderCancelView, OrderDetailView, OrderListView, ShipmentView
+from api.views.promises import AvailabilityView, OrderExceptionListView, PromiseChangeListView
+from api.views.supply import PurchaseOrderDetailView, PurchaseOrderListView, ReceiptView, StockView
+
+v1 = [
+    path("skus/", SKUListView.as_view(), name="sku-list"),
+    path("skus/<str:code>/", SKUDetailView.as_view(), name="sku-detail"),
+    path("stock/<str:warehouse>/<str:sku>/", StockView.as_view(), name="stock"),
+    path("availability/", AvailabilityView.as_view(), name="availability"),
+    path("purchase-orders/", PurchaseOrderListView.as_view(), name="po-list"),
+    path("purchase-orders/<str:number>/", PurchaseOrderDetailView.as_view(), name="po-detail"),
+    path("receipts/", ReceiptView.as_view(), name="receipts"),
+    path("orders/", OrderListView.as_view(), name="order-list"),
+    path("orders/<int:id>/", OrderDetailView.as_view(), name="order-detail"),
+    path("orders/<int:id>/cancel/", OrderCancelView.as_view(), name="order-cancel"),
+    path("shipments/", ShipmentView.as_view(), name="shipments"),
+    path("promise-changes/", PromiseChangeListView.as_view(), name="promise-changes"),
+    path("exceptions/", OrderExceptionListView.as_view(), name="exceptions"),
+]
+
+app_name = "api"
+urlpatterns = [
+    path("v1/", include(v1)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    re_path(r"^.*$", not_found_view, name="not-found"),
+]

@@ -204,3 +204,55 @@ BACKORDER_DESK = {
     "NIGHTLY_REPROMISE_HOUR": env.int("NIGHTLY_REPROMISE_HOUR", default=2),
     "LINK_MAX_AGE_DAYS": env.int("LINK_MAX_AGE_DAYS", default=30),
 }
+
+# --- Partner API ---
+# Partner REST API (api/, docs/api.md): key auth per view, one error shape, per-key rate.
+PARTNER_API = {
+    # Requests per API key; DRF's rate syntax ("1200/min", "50/s").
+    "THROTTLE_RATE": env.str("API_THROTTLE_RATE", default="1200/min"),
+    "THROTTLE_CACHE": "partner_api",
+}
+CACHES = globals().get("CACHES") or {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+}
+# Rate counts shared by all workers when Redis is there; per process otherwise.
+CACHES.setdefault("partner_api", {
+    "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+} if REDIS_URL else {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "partner-api",
+})
+REST_FRAMEWORK.update({
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": None,
+    "DEFAULT_THROTTLE_RATES": {"partner": PARTNER_API["THROTTLE_RATE"]},
+    "NON_FIELD_ERRORS_KEY": "non_field_errors",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+})
+SPECTACULAR_SETTINGS.update({
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_PUBLIC": True,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SORT_OPERATIONS": False,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "OrderLineStatusEnum": "orders.models.OrderLine.Status",
+        "PurchaseOrderStatusEnum": "inventory.models.PurchaseOrder.Status",
+        "ExceptionStatusEnum": "promises.models.OrderException.Status",
+        "ExceptionKindEnum": "promises.models.OrderException.Kind",
+        "PromiseChangeCauseEnum": "promises.models.PromiseChange.Cause",
+        "CancellationReasonEnum": "orders.models.Cancellation.Reason",
+        "StrategyEnum": "inventory.models.Strategy",
+        "CurrencyEnum": "orders.models.Currency",
+        "RegionCodeEnum": "inventory.models.Region.Code",
+        "SourceKindEnum": "api.serializers.common.SOURCE_KINDS",
+        "AvailabilityStatusEnum": "api.serializers.common.AVAILABILITY_STATUSES",
+    },
+    "TAGS": [
+        {"name": "catalog", "description": "SKUs and their backorder policy."},
+        {"name": "supply", "description": "Stock counts, purchase orders and receipts."},
+        {"name": "availability", "description": "What may be sold now, and when it ships."},
+        {"name": "orders", "description": "Order intake, order state, cancellations, shipments."},
+        {"name": "promises", "description": "The promise-change feed and the exception queue."},
+    ],
+})

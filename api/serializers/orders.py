@@ -1,0 +1,223 @@
+"""Orders: intake input, the order with its lines and promises, cancellations, shipments."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from api.serializers.common import SOURCE_KINDS
+from inventory.models import Region, Strategy
+from orders.models import Cancellation, Currency, Order, OrderLine
+from promises.intake import line_promise_label
+
+MAX_INT = 2_147_483_647
+
+
+
+# --- Output ----------------------------------------------------------------------------------
+
+
+class PromiseSourceSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=SOURCE_KINDS,
+                                   help_text="Where the units come from.")
+    reference = serializers.CharField(
+        help_text="The warehouse (stock) or the purchase order number.")
+    qty = serializers.IntegerField(help_text="Units of the line covered by this source.")
+    available_on = serializers.DateField(
+        allow_null=True, help_text="Date the units can be picked; null for stock on hand.")
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class PromiseLabelField(serializers.Field):
+    """The localised customer-facing label of a stored promise."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(source="*", read_only=True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, promise):
+        order = promise.line.order
+        return line_promise_label(promise, order.region, order.customer.locale)
+
+
+class PromiseSerializer(serializers.Serializer):
+    ship_date = serializers.DateField(help_text="Promised ship date.")
+    delivery_from = serializers.DateField(help_text="Earliest delivery date.")
+    delivery_to = serializers.DateField(help_text="Latest delivery date.")
+    confirmed = serializers.BooleanField(
+        help_text="Covered by stock or confirmed purchase orders; false: a lead-time estimate.")
+    label = PromiseLabelField(help_text="Customer-facing label in the customer's language.")
+    sources = PromiseSourceSerializer(many=True, help_text="The supply behind the promise.")
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(read_only=True, help_text="Line id (for shipments and cancels).")
+    sku = serializers.CharField(source="sku.code", read_only=True, help_text="SKU code.")
+    warehouse = serializers.CharField(source="warehouse.code", read_only=True,
+                                      help_text="Warehouse the line ships from.")
+    qty = serializers.IntegerField(read_only=True, help_text="Units ordered.")
+    qty_shipped = serializers.IntegerField(read_only=True, help_text="Units shipped.")
+    qty_cancelled = serializers.IntegerField(read_only=True, help_text="Units cancelled.")
+    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True,
+                                          help_text="Unit price in the order's currency.")
+    status = serializers.ChoiceField(
+        choices=OrderLine.Status.choices, read_only=True,
+        help_text="allocated (covered by stock), backordered, shipped or cancelled.")
+    promise = PromiseSerializer(read_only=True, allow_null=True,
+                                help_text="The current promise; null once nothing is left to ship.")
+
+    class Meta:
+        model = OrderLine
+        fields = ["id", "sku", "warehouse", "qty", "qty_shipped", "qty_cancelled", "unit_price",
+                  "status", "promise"]
+
+    def to_representation(self, line):
+        data = super().to_representation(line)
+        if line.status not in OrderLine.OPEN_STATUSES:
+            data["promise"] = None  # a promise is about units still to ship
+        return data
+
+
+class CustomerSerializer(serializers.Serializer):
+    email = serializers.EmailField(help_text="Customer e-mail.")
+    name = serializers.CharField(help_text="Customer name.")
+    locale = serializers.CharField(help_text="Locale of notices and labels, e.g. en_US, de_DE.")
+
+
+class CancellationSerializer(serializers.ModelSerializer):
+    line = serializers.IntegerField(source="line_id", read_only=True, help_text="Line id.")
+    qty = serializers.IntegerField(read_only=True, help_text="Units cancelled.")
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True,
+                                      help_text="Refund owed, in the order's currency.")
+    reason = serializers.ChoiceField(choices=Cancellation.Reason.choices, read_only=True,
+                                     help_text="Why the units were cancelled.")
+    initiated_by = serializers.ChoiceField(choices=Cancellation.Initiator.choices, read_only=True,
+                                           help_text="Who cancelled.")
+    cancelled_at = serializers.DateTimeField(read_only=True, help_text="When.")
+    refund_due_by = serializers.DateField(read_only=True, help_text="Legal refund deadline.")
+    refunded_at = serializers.DateTimeField(read_only=True, allow_null=True,
+                                            help_text="When the refund was paid; null: not yet.")
+
+    class Meta:
+        model = Cancellation
+        fields = ["line", "qty", "amount", "reason", "initiated_by", "cancelled_at",
+                  "refund_due_by", "refunded_at"]
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(read_only=True, help_text="Order id in Backorder Desk.")
+    external_id = serializers.CharField(read_only=True, help_text="The channel's order number.")
+    channel = serializers.CharField(source="channel.code", read_only=True, help_text="Channel code.")
+    region = serializers.ChoiceField(source="region.code", choices=Region.Code.choices,
+                                     read_only=True, help_text="Region code: US, EU or UK.")
+    status = serializers.ChoiceField(choices=Order.Status.choices, read_only=True,
+                                     help_text="Derived from the lines.")
+    currency = serializers.ChoiceField(choices=Currency.choices, read_only=True,
+                                       help_text="ISO 4217 currency.")
+    placed_at = serializers.DateTimeField(read_only=True, help_text="When the customer ordered.")
+    paid_amount = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True,
+                                           help_text="Amount paid.")
+    shipping_amount = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True,
+                                               help_text="Shipping charged.")
+    essential_date = serializers.BooleanField(
+        read_only=True, help_text="The customer said the delivery date is essential (EU/UK).")
+    customer = CustomerSerializer(read_only=True, help_text="The customer.")
+    lines = OrderLineSerializer(many=True, read_only=True, help_text="Order lines with promises.")
+    cancellations = CancellationSerializer(many=True, read_only=True,
+                                           help_text="Cancelled units and the refunds owed.")
+    created_at = serializers.DateTimeField(read_only=True, help_text="Creation time.")
+    updated_at = serializers.DateTimeField(
+        read_only=True, help_text="Last change of the order, its lines or their promises.")
+
+    class Meta:
+        model = Order
+        fields = ["id", "external_id", "channel", "region", "status", "currency", "placed_at",
+                  "paid_amount", "shipping_amount", "essential_date", "customer", "lines",
+                  "cancellations", "created_at", "updated_at"]
+
+
+# --- Input -----------------------------------------------------------------------------------
+
+
+class CustomerWriteSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254, help_text="Customer e-mail.")
+    name = serializers.CharField(max_length=120, help_text="Customer name.")
+    locale = serializers.CharField(
+        max_length=10, required=False, allow_blank=True, default="",
+        help_text="e.g. en_US, de_DE; default: the region's locale.")
+
+
+class OrderLineWriteSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=40, help_text="SKU code.")
+    qty = serializers.IntegerField(min_value=1, max_value=100_000, help_text="Units.")
+    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0,
+                                          help_text="Unit price in the order's currency.")
+
+
+class OrderWriteSerializer(serializers.Serializer):
+    external_id = serializers.CharField(
+        max_length=80, help_text="The channel's order number; (channel, external_id) is the "
+        "idempotency key: posting it again returns the first order.")
+    channel = serializers.CharField(max_length=40, help_text="Channel code; one of the key's.")
+    region = serializers.ChoiceField(choices=Region.Code.choices, help_text="US, EU or UK.")
+    currency = serializers.ChoiceField(choices=Currency.choices,
+                                       help_text="ISO 4217; the region's currency.")
+    placed_at = serializers.DateTimeField(required=False,
+                                          help_text="When the customer ordered. Default: now.")
+    customer = CustomerWriteSerializer(help_text="The customer.")
+    lines = OrderLineWriteSerializer(many=True, allow_empty=False, max_length=200,
+                                     help_text="One or more lines.")
+    essential_date = serializers.BooleanField(
+        required=False, default=False,
+        help_text="The delivery date is essential to the customer (EU art. 18(2), CRA s.28(6)).")
+    strategy = serializers.ChoiceField(
+        choices=Strategy.choices, required=False, allow_blank=True, default="",
+        help_text="Overrides the channel's backorder strategy. Default: the channel's.")
+    paid_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True,
+        help_text="Amount paid. Default: lines total plus shipping.")
+    shipping_amount = serializers.DecimalField(
+        max_digits=10, decimal_places=2, min_value=0, required=False,
+        help_text="Shipping charged. Default: 0.")
+
+
+class CancelWriteSerializer(serializers.Serializer):
+    lines = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, help_text="Line id."), required=False,
+        allow_empty=False, max_length=200,
+        help_text="Ids of the lines to cancel (their open units). Absent: every open line.")
+    reason = serializers.ChoiceField(
+        choices=Cancellation.Reason.choices, default=Cancellation.Reason.PARTNER,
+        help_text="Why. Default: partner.")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000,
+                                 help_text="Free text kept with the cancellation.")
+
+
+class ShipmentLineWriteSerializer(serializers.Serializer):
+    line = serializers.IntegerField(min_value=1, help_text="Order line id.")
+    qty = serializers.IntegerField(min_value=1, max_value=MAX_INT, help_text="Units shipped.")
+
+
+class ShipmentWriteSerializer(serializers.Serializer):
+    order = serializers.IntegerField(min_value=1, help_text="Order id.")
+    lines = ShipmentLineWriteSerializer(many=True, allow_empty=False, max_length=200,
+                                        help_text="Units shipped per line.")
+    shipped_at = serializers.DateTimeField(required=False,
+                                           help_text="Hand-over to the carrier. Default: now.")
+    carrier = serializers.CharField(required=False, allow_blank=True, default="", max_length=40,
+                                    help_text="Carrier name.")
+    tracking_number = serializers.CharField(required=False, allow_blank=True, default="",
+                                            max_length=80, help_text="Tracking number.")
+
+
+class ShipmentLineSerializer(serializers.Serializer):
+    line = serializers.IntegerField(source="order_line_id", help_text="Order line id.")
+    qty = serializers.IntegerField(help_text="Units shipped.")
+
+
+class ShipmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Shipment id.")
+    order = serializers.IntegerField(source="order_id", help_text="Order id.")
+    shipped_at = serializers.DateTimeField(help_text="Hand-over to the carrier.")
+    carrier = serializers.CharField(help_text="Carrier name.")
+    tracking_number = serializers.CharField(help_text="Tracking number.")
+    lines = ShipmentLineSerializer(many=True, help_text="Units shipped per line.")
