@@ -4,6 +4,7 @@ The purchase-order admin lives in promises/admin.py: its change form previews th
 impact on promises, which inventory must not import.
 """
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Sum
 from simple_history.admin import SimpleHistoryAdmin
@@ -12,6 +13,7 @@ from inventory.models import (
     SKU,
     BackorderCap,
     Channel,
+    PurchaseOrder,
     PurchaseOrderLine,
     Receipt,
     Region,
@@ -19,6 +21,7 @@ from inventory.models import (
     Supplier,
     Warehouse,
 )
+from inventory.services import receipt_record
 
 
 @admin.register(Region)
@@ -107,8 +110,29 @@ class StockLevelAdmin(SimpleHistoryAdmin):
     history_list_display = ("on_hand",)
 
 
+class ReceiptForm(forms.ModelForm):
+    """Receive units on a PO line; saving goes through the receipt service."""
+
+    class Meta:
+        model = Receipt
+        fields = ("po_line", "qty", "received_at", "reference")
+
+    def clean(self):
+        cleaned = super().clean()
+        line, qty = cleaned.get("po_line"), cleaned.get("qty")
+        if line and qty:
+            po = line.purchase_order
+            if po.status in (PurchaseOrder.Status.DRAFT, PurchaseOrder.Status.CANCELLED):
+                self.add_error("po_line", f"{po.number} is {po.get_status_display().lower()}; "
+                                          "confirm it before receiving.")
+            elif qty > line.qty_open:
+                self.add_error("qty", f"Only {line.qty_open} still open on this line.")
+        return cleaned
+
+
 @admin.register(Receipt)
 class ReceiptAdmin(admin.ModelAdmin):
+    form = ReceiptForm
     list_display = ("id", "received_at", "purchase_order", "sku", "qty", "reference", "received_by")
     list_filter = ("po_line__purchase_order__warehouse", "received_at")
     list_select_related = ("po_line__purchase_order", "po_line__sku", "received_by")
@@ -118,7 +142,15 @@ class ReceiptAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         # A receipt is a fact; correct it with a stock adjustment, not an edit.
-        return False
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        line = obj.po_line
+        receipt = receipt_record(
+            po_number=line.purchase_order.number, lines=[(line.sku.code, obj.qty)],
+            received_at=obj.received_at, reference=obj.reference, user=request.user,
+        )[0]
+        obj.pk = receipt.pk
 
     @admin.display(description="PO", ordering="po_line__purchase_order__number")
     def purchase_order(self, obj):

@@ -12,8 +12,10 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from inventory.models import PurchaseOrder, PurchaseOrderLine
 from orders.models import Order, OrderLine
+from promises.explain import promise_explanation
 from promises.impact import POLineChange, po_change_impact
 from promises.models import DirtyPool, Promise, PromiseChange
+from promises.services import pools_mark_dirty
 
 
 def sources_html(promise):
@@ -208,6 +210,16 @@ class OrderAdmin(admin.ModelAdmin):
     raw_id_fields = ("customer",)
     readonly_fields = ("status", "created_at", "updated_at")
     inlines = [OrderLineInline]
+    actions = ["repromise_now"]
+
+    @admin.action(description="Re-promise the selected orders now")
+    def repromise_now(self, request, queryset):
+        pools = set(OrderLine.objects.open().filter(order__in=queryset)
+                    .values_list("sku_id", "warehouse_id"))
+        pools_mark_dirty(pools=pools, cause=PromiseChange.Cause.MANUAL, user_id=request.user.pk,
+                         note="re-promise requested in the admin")
+        self.message_user(request, f"{len(pools)} pools queued for re-promising; moved lines appear "
+                                   "under Promise changes.", messages.SUCCESS)
 
 
 class PromiseInline(admin.StackedInline):
@@ -215,8 +227,8 @@ class PromiseInline(admin.StackedInline):
     can_delete = False
     extra = 0
     fields = (
-        "ship_date", "delivery_from", "delivery_to", "confirmed", "supply_date", "strategy",
-        "rule", "guarantee_broken", "sources_display", "version", "computed_at",
+        "explanation", "ship_date", "delivery_from", "delivery_to", "confirmed", "supply_date",
+        "strategy", "rule", "guarantee_broken", "sources_display", "version", "computed_at",
         "communicated_ship_date", "communicated_delivery_to", "communicated_at",
     )
     readonly_fields = fields
@@ -227,6 +239,10 @@ class PromiseInline(admin.StackedInline):
     @admin.display(description="Sources")
     def sources_display(self, obj):
         return sources_html(obj)
+
+    @admin.display(description="Why this date")
+    def explanation(self, obj):
+        return promise_explanation(obj)
 
 
 class PromiseChangeInline(admin.TabularInline):
