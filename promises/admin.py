@@ -282,7 +282,8 @@ class OrderLineAdmin(admin.ModelAdmin):
 class PromiseChangeAdmin(admin.ModelAdmin):
     list_display = ("at", "order", "line", "sku", "old_ship_date", "new_ship_date", "direction", "cause", "po_line", "user")
     list_filter = ("cause", "new_confirmed", "order__region", "order__channel")
-    list_select_related = ("order__channel", "line__sku", "po_line__purchase_order", "po_line__sku", "user")
+    list_select_related = ("order__channel", "line__sku", "line__order__channel",
+                           "po_line__purchase_order", "po_line__sku", "user")
     search_fields = ("order__external_id", "line__sku__code", "po_line__purchase_order__number")
     date_hierarchy = "at"
 

@@ -272,3 +272,105 @@ def _orders_create(rng, spec, skus, customers, channels, region_warehouse, now, 
         bar.update(len(orders))
     bar.close()
     return spec.orders
+
+
+def demo_book_finish(*, seed=42, today=None, lively=True) -> dict:
+    """Make the promised demo book realistic: cover shortfalls, add caps, receipts, cancellations.
+
+    With `lively`, one PO also slips after the promises were communicated, so the
+    exception queue and the promise-change feed have something to show.
+    """
+    from inventory.models import BackorderCap
+    from inventory.services import po_update, receipt_record
+    from promises.models import PromiseChange
+    from promises.services import (
+        promises_mark_communicated,
+        promises_recompute_all,
+        promises_recompute_dirty,
+    )
+
+    rng = random.Random(seed + 1)
+    today = today or timezone.localdate()
+    counts = {}
+    with transaction.atomic():  # one transaction: its marks enqueue one re-promise task
+        counts["replenishment_lines"] = _replenish(rng, today)
+        promises_recompute_all(cause="manual", note="seed_demo replenishment")
+        # Setting up the starting book is not a change the customers lived through.
+        PromiseChange.objects.filter(note="seed_demo replenishment").delete()
+        promises_mark_communicated()
+
+    skus = list(SKU.objects.filter(backorder_allowed=True, preorder=False).order_by("id")[:3])
+    channels = {c.code: c for c in Channel.objects.all()}
+    regions = {r.code: r for r in Region.objects.all()}
+    caps = [
+        BackorderCap(sku=skus[0], max_backorder_qty=40, note="Limited reorder from the supplier"),
+        BackorderCap(channel=channels["amazon-us"], max_promise_days=45,
+                     note="Amazon: no promise beyond 45 days (late shipment rate)"),
+        BackorderCap(region=regions["UK"], max_backorder_qty=400, note="UK 3PL backorder ceiling"),
+    ]
+    BackorderCap.objects.bulk_create(caps)
+    counts["caps"] = len(caps)
+    if not lively:
+        return counts
+
+    in_transit = PurchaseOrder.objects.filter(status=PurchaseOrder.Status.IN_TRANSIT).order_by("number").first()
+    if in_transit is not None:
+        lines = list(in_transit.lines.select_related("sku")[:2])
+        receipt_record(po_number=in_transit.number, reference="ASN-DEMO-1",
+                       lines=[(line.sku.code, max(1, line.qty_ordered // 2)) for line in lines])
+        counts["receipts"] = len(lines)
+    open_orders = list(Order.objects.filter(status=Order.Status.OPEN).order_by("id"))
+    with transaction.atomic():
+        cancelled = _demo_cancellations(rng, open_orders)
+    counts["cancelled_orders"] = cancelled
+    promises_recompute_dirty()
+    # A supplier slips: the promises it covered move, and the regional workflow starts.
+    slipping = (PurchaseOrder.objects.filter(status=PurchaseOrder.Status.CONFIRMED, lines__sku__order_lines__status="backordered")
+                .exclude(number__contains="-R").distinct().order_by("eta").first())
+    if slipping is not None:
+        slipping._change_reason = "Supplier: factory delay (demo)"
+        po_update(po=slipping, eta=slipping.eta + timedelta(days=24))
+        counts["slipped_po"] = slipping.number
+    promises_recompute_dirty()
+    return counts
+
+
+def _replenish(rng, today) -> int:
+    """Add PO lines for the shortfall of SKUs that may only be sold against supply."""
+    from promises.models import Promise
+
+    short = (Promise.objects.filter(confirmed=False, line__status__in=OrderLine.OPEN_STATUSES,
+                                    line__sku__sell_beyond_supply=False)
+             .values_list("line__sku_id", "line__warehouse_id", "line__qty").order_by())
+    needed: dict[tuple[int, int], int] = {}
+    for sku_id, warehouse_id, qty in short:
+        needed[(sku_id, warehouse_id)] = needed.get((sku_id, warehouse_id), 0) + qty
+    catch_up = {}
+    supplier = Supplier.objects.order_by("id").first()
+    for (sku_id, warehouse_id), qty in sorted(needed.items()):
+        if warehouse_id not in catch_up:
+            catch_up[warehouse_id] = PurchaseOrder.objects.create(
+                number=f"PO-{today.year}-R{warehouse_id:03d}", supplier=supplier, warehouse_id=warehouse_id,
+                status=PurchaseOrder.Status.CONFIRMED, eta=today + timedelta(days=rng.randint(24, 38)),
+                dock_to_stock_days=2, notes="Replenishment for backorders")
+        PurchaseOrderLine.objects.create(purchase_order=catch_up[warehouse_id], sku_id=sku_id,
+                                         qty_ordered=qty + rng.randint(5, 30))
+    return len(needed)
+
+
+def _demo_cancellations(rng, open_orders) -> int:
+    from orders.models import Cancellation
+    from promises.fulfilment import order_cancel
+
+    cancelled = 0
+    for order in rng.sample(open_orders, k=min(len(open_orders), max(3, len(open_orders) // 40))):
+        reason = rng.choice([Cancellation.Reason.CUSTOMER_REQUEST, Cancellation.Reason.OUT_OF_STOCK,
+                             Cancellation.Reason.CUSTOMER_DECLINED_DELAY])
+        for cancellation in order_cancel(order=order, reason=reason, initiated_by="agent",
+                                         note="demo data"):
+            if rng.random() < 0.6:
+                cancellation.refunded_at = cancellation.cancelled_at + timedelta(days=rng.randint(1, 5))
+                cancellation.refund_reference = f"RF-{cancellation.pk:06d}"
+                cancellation.save(update_fields=["refunded_at", "refund_reference"])
+        cancelled += 1
+    return cancelled
