@@ -155,6 +155,24 @@ class OrderException(models.Model):
     notes = models.TextField(blank=True)
     opened_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # What the regional policy decided for the slip (promises.policies.SlipDecision).
+    promise_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The promise version this exception is about.")
+    notice_kind = models.CharField(
+        max_length=24, blank=True, help_text="delay_notice or renewed_delay_notice.")
+    promised_date = models.DateField(
+        null=True, blank=True, help_text="T: the date last communicated (or the default promise).")
+    revised_date = models.DateField(
+        null=True, blank=True, help_text="New ship (US) or delivery (EU/UK) date; blank = unknown.")
+    cancel_on = models.DateField(
+        null=True, blank=True,
+        help_text="US: cancelled after this day unless shipped or expressly consented to.")
+    express_consent_required = models.BooleanField(default=False)
+    citations = models.CharField(max_length=300, blank=True)
+    notice_state = models.CharField(
+        max_length=12, blank=True, help_text="State of the customer notice: held, queued, sent.")
+    notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the customer was told of this slip.")
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
@@ -197,6 +215,8 @@ class DelayConsent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note = models.TextField(blank=True)
+    revised_delivery_date = models.DateField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
         ordering = ["-recorded_at", "-id"]

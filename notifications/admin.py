@@ -1,0 +1,106 @@
+"""The outbox in the admin: what was sent to whom, what failed, what waits for review."""
+
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.html import format_html
+
+from notifications import services
+from notifications.models import Notice
+
+Status = Notice.Status
+STATUS_COLOURS = {Status.SENT: "#2e7d32", Status.FAILED: "#ba2121", Status.SENDING: "#a15c00",
+                  Status.HELD: "#1f4e79", Status.SUPERSEDED: "#777777", Status.PENDING: "#333333"}
+
+
+class StuckFilter(admin.SimpleListFilter):
+    title = "needs an agent"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("stuck", "Stuck in sending (may have gone out)"), ("gave_up", "Failed, no retry left"),
+                ("held", "Held for review")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "stuck":
+            return queryset.filter(pk__in=services.notices_stuck().values("pk"))
+        if self.value() == "gave_up":
+            return queryset.filter(status=Status.FAILED, next_attempt_at__isnull=True)
+        if self.value() == "held":
+            return queryset.filter(status=Status.HELD)
+        return queryset
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "kind", "status_badge", "email", "order", "line_id", "region",
+                    "attempts", "next_attempt_at", "sent_at", "error")
+    list_filter = (StuckFilter, "status", "kind", "region", "locale")
+    list_select_related = ("order__channel", "region")
+    search_fields = ("email", "order__external_id", "idempotency_key", "message_id")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ["send_now", "retry", "mark_sent", "resend_stuck"]
+    readonly_fields = [f.name for f in Notice._meta.fields] + ["html_preview"]
+    fieldsets = (
+        (None, {"fields": ("kind", "status", "email", "locale", "region", "order", "line", "subject",
+                           "held_reason")}),
+        ("Delivery", {"fields": ("attempts", "last_error", "next_attempt_at", "claim_token", "claimed_at",
+                                 "sent_at", "message_id", "released_by", "idempotency_key")}),
+        ("Content", {"fields": ("body_text", "html_preview", "promise_version", "announced", "context")}),
+        ("Times", {"fields": ("created_at", "updated_at")}),
+    )
+
+    def has_add_permission(self, request):
+        return False  # notices are written by their cause, never by hand
+
+    def has_change_permission(self, request, obj=None):
+        return False  # read-only: actions change the state, through services
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj):
+        return format_html('<strong style="color:{}">{}</strong>', STATUS_COLOURS.get(obj.status, "#333"),
+                           obj.get_status_display())
+
+    @admin.display(description="Last error")
+    def error(self, obj):
+        return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
+
+    @admin.display(description="HTML")
+    def html_preview(self, obj):
+        if not obj.body_html:
+            return "— (rendered when it is sent)"
+        return format_html('<iframe sandbox srcdoc="{}" style="width:100%;height:480px;border:1px solid #ccc">'
+                           "</iframe>", obj.body_html)
+
+    def _each(self, request, queryset, service, verb):
+        done = 0
+        for notice in queryset:
+            if service(notice=notice, user=request.user, now=timezone.now()):
+                done += 1
+                self.log_change(request, notice, verb)
+        skipped = len(queryset) - done
+        self.message_user(request, f"{verb}: {done} notice(s)" + (f"; {skipped} skipped (wrong status)"
+                                                                  if skipped else ""),
+                          messages.SUCCESS if done else messages.WARNING)
+
+    @admin.action(description="Send now (held, pending or failed)")
+    def send_now(self, request, queryset):
+        self._each(request, queryset.filter(status__in=[Status.HELD, Status.PENDING, Status.FAILED]),
+                   services.notice_release, "Released for sending")
+
+    @admin.action(description="Retry failed")
+    def retry(self, request, queryset):
+        self._each(request, queryset.filter(status=Status.FAILED), services.notice_release, "Retried")
+
+    @admin.action(description="Mark stuck as sent (checked the mail log)")
+    def mark_sent(self, request, queryset):
+        self._each(request, queryset.filter(status=Status.SENDING), services.notice_stuck_mark_sent,
+                   "Marked as sent")
+
+    @admin.action(description="Resend stuck (same Message-ID; may duplicate)")
+    def resend_stuck(self, request, queryset):
+        self._each(request, queryset.filter(status=Status.SENDING), services.notice_stuck_resend,
+                   "Queued again")

@@ -1,0 +1,12 @@
+"""The notice jobs on django-q2's schedule (collected by promises.schedules)."""
+
+from django_q.models import Schedule
+
+# name -> (task, schedule type, minutes for MINUTES, run at hour for DAILY)
+JOBS = {
+    "notice send and retry sweep": ("notifications.tasks.notices_send_due", Schedule.MINUTES, 1, None),
+    "US consent deadline cancellations": (
+        "notifications.tasks.consent_deadlines_enforce", Schedule.MINUTES, 30, None),
+    "past-due sweep": ("notifications.tasks.past_due_sweep", Schedule.MINUTES, 30, None),
+    "slip sweep (renewed notices)": ("notifications.tasks.slips_sweep", Schedule.MINUTES, 15, None),
+}

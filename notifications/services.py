@@ -1,0 +1,295 @@
+"""The notice outbox: write notices with their cause, send each at most once, retry failures.
+
+Sending, in three steps (see docs/notices.md, "Outbox guarantees"):
+
+1. claim: in a short transaction the row is locked (SKIP LOCKED), moved from pending or
+   failed to `sending` with a fresh claim token, and rendered; the transaction commits;
+2. send: the e-mail goes to Django's backend with a stable Message-ID;
+3. record: `sent` (or `failed` with a backoff) is written only where the claim token still
+   matches.
+
+A worker that dies between 1 and 3 leaves the row in `sending`: it is never sent again by
+itself (at most once); the admin lists it as stuck so an agent can check the mail log and
+mark it sent, or resend it with the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from hashlib import sha256
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from notifications.content import notice_render_row
+from notifications.locales import locale_for
+from notifications.models import Notice
+from orders.models import OrderLine
+from promises import workflow
+from promises.queue import enqueue_on_commit
+from promises.workflow import NoticeRequest
+
+log = logging.getLogger(__name__)
+
+Status = Notice.Status
+SEND_TASK = "notifications.tasks.notices_send_due"
+RETRYABLE = (Status.PENDING, Status.FAILED)
+
+
+def _setting(name: str, default):
+    return settings.BACKORDER_DESK.get(name, default)
+
+
+# --- Writing ---------------------------------------------------------------------------------
+
+
+def hold_reason(*, kind: str, region, channel) -> str:
+    """Return why a delay notice waits for an agent's review ("" = it goes out at once)."""
+    if kind not in Notice.DELAY_KINDS:
+        return ""
+    if region.hold_notices_for_review:
+        return f"Region {region.code} holds delay notices for review"
+    if channel.hold_notices_for_review:
+        return f"Channel {channel.code} holds delay notices for review"
+    if region.code in (_setting("HOLD_NOTICES_REGIONS", []) or []):
+        return f"HOLD_NOTICES_REGIONS holds {region.code} delay notices"
+    return ""
+
+
+def _state(status: str) -> str:
+    return {Status.HELD: "held", Status.SENT: "sent", Status.SUPERSEDED: "superseded"}.get(status, "queued")
+
+
+def notices_queue(*, requests: list[NoticeRequest], now: datetime | None = None) -> dict[str, str]:
+    """Write one outbox row per request in the caller's transaction; return their states.
+
+    The unique idempotency key makes a repeated trigger write nothing. Pending rows are
+    sent by a task enqueued on commit; held ones wait for an agent.
+    """
+    now = now or timezone.now()
+    if not requests:
+        return {}
+    rows, releases, supersede_lines = [], [], set()
+    for request in requests:
+        order = request.order
+        region, channel, customer = order.region, order.channel, order.customer
+        reason = "" if request.release else hold_reason(kind=request.kind, region=region, channel=channel)
+        rows.append(Notice(
+            kind=request.kind, status=Status.HELD if reason else Status.PENDING,
+            idempotency_key=request.key, order=order, line=request.line, region=region,
+            email=customer.email, locale=locale_for(customer.locale, region.locale),
+            promise_version=request.version, announced=request.announced, context=request.context,
+            held_reason=reason, created_at=now, next_attempt_at=None,
+            released_by_id=request.user_id if request.release else None,
+        ))
+        if request.release:
+            releases.append(request.key)
+        if request.kind in Notice.SUPERSEDABLE_KINDS and request.line is not None:
+            supersede_lines.add(request.line.pk)
+    keys = [r.idempotency_key for r in rows]
+    if supersede_lines:
+        # An older offer about the same line no longer tells the truth.
+        (Notice.objects.filter(line_id__in=supersede_lines, kind__in=Notice.SUPERSEDABLE_KINDS,
+                               status__in=(Status.PENDING, Status.HELD, Status.FAILED))
+         .exclude(idempotency_key__in=keys)
+         .update(status=Status.SUPERSEDED, last_error="superseded by a newer promise", updated_at=now))
+    Notice.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    if releases:
+        Notice.objects.filter(idempotency_key__in=releases, status=Status.HELD).update(
+            status=Status.PENDING, next_attempt_at=None, updated_at=now)
+    statuses = dict(Notice.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", "status"))
+    if any(s in RETRYABLE for s in statuses.values()):
+        enqueue_on_commit(SEND_TASK)
+    return {key: _state(status) for key, status in statuses.items()}
+
+
+def notices_withdraw(*, line_ids, kinds, now: datetime | None = None) -> int:
+    """Supersede the unsent notices of these kinds for these lines (their cause went away)."""
+    return (Notice.objects.filter(line_id__in=list(line_ids), kind__in=list(kinds),
+                                  status__in=(Status.PENDING, Status.HELD, Status.FAILED))
+            .update(status=Status.SUPERSEDED, last_error="withdrawn: the cause went away",
+                    updated_at=now or timezone.now()))
+
+
+def backorder_confirmation_queue(*, order, line_ids, now: datetime | None = None) -> dict[str, str]:
+    """Queue the backorder confirmation of an order's backordered and preorder lines."""
+    now = now or timezone.now()
+    lines = [line for line in OrderLine.objects.filter(order=order, pk__in=list(line_ids))
+             .select_related("sku", "promise").order_by("pk")
+             if hasattr(line, "promise") and (line.status == OrderLine.Status.BACKORDERED or line.sku.preorder)]
+    if not lines:
+        return {}
+    announced = {}
+    for line in lines:
+        announced.update(workflow.announced_for(line, line.promise))
+    order = type(order).objects.select_related("region", "channel", "customer").get(pk=order.pk)
+    return notices_queue(requests=[NoticeRequest(
+        kind=Notice.Kind.BACKORDER_CONFIRMATION, order=order, line=None, version=1, announced=announced,
+        context={"measures": workflow.regional_policy(order.region.code).measures},
+    )], now=now)
+
+
+# --- Sending ---------------------------------------------------------------------------------
+
+
+def backoff(attempts: int) -> timedelta:
+    """Return the wait before the next try: 1, 2, 4 ... minutes, at most 6 hours."""
+    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), timedelta(hours=6))
+
+
+def message_id(notice: Notice) -> str:
+    """Return the notice's stable Message-ID: every try of one notice carries the same one."""
+    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
+    digest = sha256(notice.idempotency_key.encode()).hexdigest()[:16]
+    return f"<notice-{notice.pk}.{digest}@{domain}>"
+
+
+def _obsolete(notice: Notice) -> str:
+    """Return why a claimed notice must not go out any more ("" = it still tells the truth)."""
+    line = notice.line
+    if line is None or notice.kind not in Notice.SUPERSEDABLE_KINDS:
+        return ""
+    if line.status not in OrderLine.OPEN_STATUSES:
+        return f"line {line.status}"
+    version = getattr(getattr(line, "promise", None), "version", None)
+    if version is not None and notice.promise_version is not None and version != notice.promise_version:
+        return f"promise moved to version {version}"
+    return ""
+
+
+def notice_send(*, notice_id: int, now: datetime | None = None) -> str:
+    """Send one notice at most once; return what happened (sent, failed, skipped ...).
+
+    Call it outside any transaction: the claim must be committed before the e-mail leaves.
+    """
+    clock = (lambda: now) if now is not None else timezone.now
+    now = clock()
+    token = uuid.uuid4()
+    with transaction.atomic():
+        notice = (Notice.objects.select_for_update(skip_locked=True, of=("self",))
+                  .select_related("order__customer", "order__region", "region", "line__sku", "line__promise")
+                  .filter(pk=notice_id).first())
+        if notice is None:
+            return "locked"
+        if notice.status not in RETRYABLE:
+            return notice.status
+        if notice.next_attempt_at is not None and notice.next_attempt_at > now:
+            return "not_due"
+        reason = _obsolete(notice)
+        if reason:
+            Notice.objects.filter(pk=notice.pk).update(status=Status.SUPERSEDED, last_error=reason,
+                                                       updated_at=now)
+            return "superseded"
+        fields = {}
+        if not notice.body_text:
+            rendered = notice_render_row(notice)
+            fields = {"subject": rendered.subject[:250], "body_text": rendered.text,
+                      "body_html": rendered.html}
+        fields["message_id"] = notice.message_id or message_id(notice)
+        claimed = Notice.objects.filter(pk=notice.pk, status__in=RETRYABLE).update(
+            status=Status.SENDING, claim_token=token, claimed_at=now, attempts=F("attempts") + 1,
+            updated_at=now, **fields)
+        if not claimed:
+            return "claimed"
+        for name, value in fields.items():
+            setattr(notice, name, value)
+        attempts = notice.attempts + 1
+    # The claim is committed: from here on a crash leaves the row in `sending`, never resent.
+    try:
+        _email(notice).send(fail_silently=False)
+    except Exception as exc:  # the backend refused: nothing left, so a retry is safe
+        retry = attempts < _setting("NOTICE_MAX_ATTEMPTS", 8)
+        Notice.objects.filter(pk=notice.pk, claim_token=token, status=Status.SENDING).update(
+            status=Status.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            next_attempt_at=clock() + backoff(attempts) if retry else None, updated_at=clock())
+        log.warning("notice %s failed (attempt %s): %s", notice.pk, attempts, exc)
+        return "failed"
+    notice_mark_sent(notice=notice, token=token, at=clock())
+    return "sent"
+
+
+def _email(notice: Notice) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
+        subject=notice.subject, body=notice.body_text, from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notice.email],
+        headers={"Message-ID": notice.message_id, "X-Notice-Key": notice.idempotency_key,
+                 "Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(notice.body_html, "text/html")
+    return message
+
+
+@transaction.atomic
+def notice_mark_sent(*, notice: Notice, at: datetime, token=None, user=None) -> bool:
+    """Record a claimed notice as sent and apply its effects (the dates count as told)."""
+    rows = Notice.objects.filter(pk=notice.pk, status=Status.SENDING)
+    if token is not None:
+        rows = rows.filter(claim_token=token)
+    if not rows.update(status=Status.SENT, sent_at=at, last_error="", next_attempt_at=None, updated_at=at):
+        return False
+    if notice.kind in Notice.ANNOUNCING_KINDS and notice.announced:
+        workflow.notice_delivered(kind=notice.kind, announced=notice.announced, at=at)
+    return True
+
+
+def notices_send_due(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
+    """Send every pending notice and retry every failed one whose time has come."""
+    now = now or timezone.now()
+    ids = list(Notice.objects.filter(status__in=RETRYABLE).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    ).order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
+    outcomes: dict[str, int] = {}
+    for notice_id in ids:
+        outcome = notice_send(notice_id=notice_id, now=now)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+# --- Agent actions (admin) -------------------------------------------------------------------
+
+
+@transaction.atomic
+def notice_release(*, notice: Notice, user, now: datetime | None = None) -> bool:
+    """Send a held, failed or superseded-by-mistake notice now (an agent's "send now")."""
+    now = now or timezone.now()
+    notice = Notice.objects.select_for_update().get(pk=notice.pk)
+    if notice.status not in (Status.HELD, Status.FAILED, Status.PENDING):
+        return False
+    fields = {"status": Status.PENDING, "next_attempt_at": None, "released_by": user, "updated_at": now}
+    if notice.status == Status.HELD:
+        # Rendered when it leaves, so its links are fresh and its dates today's.
+        fields.update(subject="", body_text="", body_html="")
+    Notice.objects.filter(pk=notice.pk).update(**fields)
+    enqueue_on_commit(SEND_TASK)
+    return True
+
+
+def notice_stuck_mark_sent(*, notice: Notice, user, now: datetime | None = None) -> bool:
+    """Record a notice stuck in `sending` as sent (an agent found it in the mail log)."""
+    return notice_mark_sent(notice=notice, at=now or timezone.now(), user=user)
+
+
+@transaction.atomic
+def notice_stuck_resend(*, notice: Notice, user, now: datetime | None = None) -> bool:
+    """Queue a notice stuck in `sending` again; it keeps its Message-ID so mail systems that
+    deduplicate by Message-ID show the customer one e-mail even if the first one left."""
+    now = now or timezone.now()
+    updated = Notice.objects.filter(pk=notice.pk, status=Status.SENDING).update(
+        status=Status.PENDING, claim_token=None, next_attempt_at=None, released_by=user,
+        last_error="resent by an agent after a stuck send", updated_at=now)
+    if updated:
+        enqueue_on_commit(SEND_TASK)
+    return bool(updated)
+
+
+def notices_stuck(*, now: datetime | None = None, minutes: int | None = None):
+    """Return the notices claimed for sending longer ago than a send can take."""
+    now = now or timezone.now()
+    minutes = minutes if minutes is not None else _setting("NOTICE_STUCK_MINUTES", 15)
+    return Notice.objects.filter(status=Status.SENDING, claimed_at__lt=now - timedelta(minutes=minutes))

@@ -1,0 +1,48 @@
+"""Receivers: promises tell of changes, the workflow decides, the outbox is written.
+
+Each runs inside the transaction of its cause, so an exception or a notice exists exactly
+when its cause committed; sending happens after commit (promises.queue).
+"""
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from notifications import services
+from notifications.models import Notice
+from orders.models import Order, OrderLine
+from promises import workflow
+from promises.intake import order_placed
+from promises.models import PromiseChange
+from promises.services import promises_changed
+
+CLOSED = (OrderLine.Status.SHIPPED, OrderLine.Status.CANCELLED)
+
+
+@receiver(promises_changed, sender=PromiseChange)
+def promises_changed_assess(sender, changes, now, **kwargs):
+    workflow.promise_changes_assess(changes=changes, now=now)
+
+
+@receiver(order_placed, sender=Order)
+def order_placed_confirm(sender, order, lines, **kwargs):
+    services.backorder_confirmation_queue(order=order, line_ids=[line.pk for line in lines])
+
+
+@receiver(workflow.notice_requested)
+def notice_requested_write(sender, requests, now, **kwargs):
+    return services.notices_queue(requests=requests, now=now)
+
+
+@receiver(workflow.notices_withdrawn)
+def notices_withdrawn_supersede(sender, line_ids, kinds, now, **kwargs):
+    services.notices_withdraw(line_ids=line_ids, kinds=kinds, now=now)
+
+
+@receiver(post_save, sender=OrderLine)
+def order_line_closed(sender, instance, created, raw=False, **kwargs):
+    if raw or created or instance.status not in CLOSED:
+        return
+    now = timezone.now()
+    workflow.line_closed(line_id=instance.pk, status=instance.status, now=now)
+    services.notices_withdraw(line_ids=[instance.pk], kinds=Notice.SUPERSEDABLE_KINDS, now=now)
