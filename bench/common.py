@@ -1,0 +1,238 @@
+"""Shared helpers for the benchmarks: databases, Django setup, bulk loading, timing, results.
+
+Every benchmark runs in its own process (Django is configured once per process) against its
+own PostgreSQL database, dropped and recreated at the start and migrated with manage.py.
+The server comes from DATABASE_URL (default: the local one); only the database name changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/backorder_desk_bench"
+RESULT_PREFIX = "BENCH_RESULT "
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+# --- Databases --------------------------------------------------------------------------------
+
+
+def server_url() -> str:
+    url = os.environ.get("DATABASE_URL") or DEFAULT_URL
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit(f"The benchmarks need PostgreSQL; DATABASE_URL is {url!r}.")
+    return url
+
+
+def db_url(name: str) -> str:
+    """Return DATABASE_URL with its database name replaced by `name`."""
+    parts = urlsplit(server_url())
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def libpq_dsn(url: str) -> str:
+    """psycopg accepts postgres:// URLs as they are; normalise the scheme only."""
+    return url.replace("postgres://", "postgresql://", 1)
+
+
+def db_recreate(name: str) -> str:
+    """Drop and create database `name`; return its URL."""
+    import psycopg
+
+    with psycopg.connect(libpq_dsn(db_url("postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return db_url(name)
+
+
+def bench_env(url: str, **extra: str) -> dict[str, str]:
+    """The environment a bench process (or its worker) runs Django with."""
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LOG_LEVEL": env.get("LOG_LEVEL", "WARNING"),
+        # A benchmark keeps its connection open (the default already does, 60 s).
+        "CONN_MAX_AGE": env.get("CONN_MAX_AGE", "600"),
+    })
+    env.pop("REDIS_URL", None)  # each benchmark says whether it uses Redis
+    env.update(extra)
+    return env
+
+
+def migrate(url: str, **extra: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([PYTHON, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT,
+                   env=bench_env(url, **extra), check=True)
+    return time.perf_counter() - started
+
+
+def django_setup(url: str, **extra: str) -> None:
+    """Configure this process for the bench database and call django.setup()."""
+    os.environ.update(bench_env(url, **extra))
+    if "REDIS_URL" not in extra:
+        os.environ.pop("REDIS_URL", None)
+    os.chdir(ROOT)
+    import django
+
+    django.setup()
+
+
+def vacuum_analyze(url: str, tables=None) -> float:
+    """VACUUM ANALYZE, then CHECKPOINT: each measured phase starts with clean tables and no
+    checkpoint of the previous phase's writes running beside it."""
+    import psycopg
+
+    started = time.perf_counter()
+    with psycopg.connect(libpq_dsn(url), autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)" if not tables else f"VACUUM (ANALYZE) {', '.join(tables)}")
+        try:
+            conn.execute("CHECKPOINT")
+        except psycopg.Error:
+            pass  # needs superuser or pg_checkpoint; the phase is then only less isolated
+    return time.perf_counter() - started
+
+
+def load_average() -> tuple[float, float, float]:
+    """Other work on the machine skews wall-clock figures: record it beside them."""
+    try:
+        return os.getloadavg()
+    except OSError:
+        return (0.0, 0.0, 0.0)
+
+
+def sequences_reset(cur, models) -> None:
+    """Move the id sequences past the ids the bulk loader gave explicitly."""
+    for model in models:
+        table = model._meta.db_table
+        pk = model._meta.pk.column
+        cur.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', '{pk}'), "
+            f"COALESCE((SELECT MAX({pk}) FROM {table}), 0) + 1, false)"
+        )
+
+
+# --- Bulk loading -----------------------------------------------------------------------------
+
+
+def _field_default(field, now):
+    """The value the ORM would store for a field the loader leaves out."""
+    from django.db.models import NOT_PROVIDED
+
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return now
+    if field.has_default() or getattr(field, "db_default", NOT_PROVIDED) is not NOT_PROVIDED:
+        if field.has_default():
+            value = field.get_default()
+            if field.get_internal_type() == "JSONField":
+                from psycopg.types.json import Jsonb
+
+                return Jsonb(value)
+            return value
+    if field.null:
+        return None
+    if field.get_internal_type() in ("CharField", "TextField", "SlugField", "EmailField"):
+        return ""
+    raise ValueError(f"{field.model.__name__}.{field.name}: no value and no default")
+
+
+def copy_rows(cur, model, columns: tuple[str, ...], rows, *, now=None) -> int:
+    """COPY rows into a model's table; columns not given get the model's defaults.
+
+    Columns are database column names. Fields added to the models later get their default,
+    so the loader keeps working while the schema grows.
+    """
+    now = now or datetime.now(UTC)
+    table = model._meta.db_table
+    tail_cols, tail = [], []
+    for field in model._meta.concrete_fields:
+        if field.column in columns:
+            continue
+        if field.primary_key and field.get_internal_type() in ("AutoField", "BigAutoField"):
+            continue
+        tail_cols.append(field.column)
+        tail.append(_field_default(field, now))
+    tail = tuple(tail)
+    n = 0
+    with cur.copy(f"COPY {table} ({', '.join((*columns, *tail_cols))}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row + tail if tail else row)
+            n += 1
+    return n
+
+
+# --- Timing and results -----------------------------------------------------------------------
+
+
+@contextmanager
+def timed(label: str, into: dict | None = None, *, quiet: bool = False):
+    started = time.perf_counter()
+    box = {}
+    try:
+        yield box
+    finally:
+        box["seconds"] = seconds = time.perf_counter() - started
+        if into is not None:
+            into[label] = seconds
+        if not quiet:
+            print(f"  {label:<44} {seconds:9.2f} s", flush=True)
+
+
+def percentile(values, pct: float) -> float:
+    """Nearest-rank percentile (pct in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * pct // 100))
+    return ordered[int(rank) - 1]
+
+
+def summary(values) -> dict:
+    return {
+        "n": len(values), "min": min(values), "p50": percentile(values, 50),
+        "p95": percentile(values, 95), "max": max(values), "mean": statistics.fmean(values),
+    }
+
+
+def machine() -> dict:
+    import psycopg
+
+    mem_kb = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    except OSError:
+        pass
+    with psycopg.connect(libpq_dsn(db_url("postgres"))) as conn:
+        version = conn.execute("SHOW server_version").fetchone()[0]
+        settings = dict(conn.execute(
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name IN "
+            "('shared_buffers', 'work_mem', 'synchronous_commit', 'max_wal_size')").fetchall())
+    return {
+        "nproc": os.cpu_count(), "mem_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(), "postgres": version, "pg_settings": settings,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+    }
+
+
+def result_emit(result: dict) -> None:
+    """Print the machine-readable result line bench/run.py collects."""
+    print(RESULT_PREFIX + json.dumps(result, default=str), flush=True)
+
+
+def banner(text: str) -> None:
+    print(f"\n=== {text} ===", flush=True)

@@ -1,0 +1,124 @@
+"""Run the benchmarks (DESIGN 7) and print a summary table; `make bench` runs all three.
+
+    .venv/bin/python bench/run.py                 # (a) re-promise, (b) ETA change, (c) intake
+    .venv/bin/python bench/run.py repromise       # one of them: repromise | eta | intake
+    .venv/bin/python bench/run.py --small         # quick check: 100k lines, fewer changes, 5 s intake
+
+Each benchmark runs in a process of its own against a database of its own on the server of
+DATABASE_URL (default postgres://postgres@127.0.0.1:5432/...), which it drops and recreates:
+bd_bench_repromise, bd_bench_eta, bd_bench_intake (+ bd_bench_pgbench). The ETA benchmark
+also needs Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379; database 14).
+Logs go to bench/out/ (not committed); docs/performance.md has the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import PYTHON, RESULT_PREFIX, ROOT, bench_env, server_url  # noqa: E402
+
+BENCHES = {
+    "repromise": "bench/repromise_full.py",
+    "eta": "bench/eta_change.py",
+    "intake": "bench/intake.py",
+}
+
+
+def bench_run(name: str, extra: list[str]) -> dict | None:
+    """Run one benchmark script, echo its output, return its result line."""
+    out_dir = ROOT / "bench" / "out"
+    out_dir.mkdir(exist_ok=True)
+    log_path = out_dir / f"{name}.log"
+    env = bench_env(server_url())
+    result = None
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([PYTHON, BENCHES[name], *extra], cwd=ROOT, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            if line.startswith(RESULT_PREFIX):
+                result = json.loads(line[len(RESULT_PREFIX):])
+                continue
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        proc.wait()
+    if proc.returncode:
+        print(f"!! {name} failed (exit {proc.returncode}); see {log_path}")
+    if result is not None:
+        (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2, default=str))
+    return result
+
+
+def _row(what, figure, floor, ratio, target, verdict):
+    return f"| {what} | {figure} | {floor} | {ratio} | {target} | {verdict} |"
+
+
+def summary_print(results: dict[str, dict]) -> None:
+    print("\n=== Summary ===")
+    print("| benchmark | figure | floor (same run) | ratio | target | verdict |")
+    print("|---|---|---|---|---|---|")
+    r = results.get("repromise")
+    if r:
+        floor = r["floor"]["total"]
+        for run in r["runs"]:
+            print(_row(f"re-promise {r['open_lines']:,} lines, {run['label']}",
+                       f"{run['seconds']:.1f} s ({run['lines_per_s']:,.0f} lines/s)",
+                       f"{floor:.1f} s", f"{run['ratio']:.2f}x", "<= 3x",
+                       "met" if run["ratio"] <= r["target_ratio"] else "missed"))
+    r = results.get("eta")
+    if r:
+        s, a = r["service"], r["admin"]
+        lat = r["latency_hot_all"]
+        print(_row(f"ETA change, pool of {r['hot_lines']:,} lines: commit -> promises updated",
+                   f"p50 {lat['p50']:.3f} s, p95 {lat['p95']:.3f} s (n={lat['n']})" if lat else "no data",
+                   "-", "-", "p95 < 1 s", "met" if r["target_met"] else "missed"))
+        if s["n"]:
+            print(_row("ETA change: po_update save (transaction, commit, enqueue)",
+                       f"p50 {s['save']['p50'] * 1000:.0f} ms, p95 {s['save']['p95'] * 1000:.0f} ms",
+                       "-", "-", "no work in the save", "-"))
+        if a["n"]:
+            print(_row("ETA change: admin change-form POST (test client)",
+                       f"p50 {a['save']['p50'] * 1000:.0f} ms, p95 {a['save']['p95'] * 1000:.0f} ms",
+                       "-", "-", "no work in the save", "-"))
+    r = results.get("intake")
+    if r:
+        run, pg = r["run"], r["pgbench"]
+        ratio = r.get("ratio_to_pgbench")
+        print(_row(f"intake, {run['clients']} processes, {run['window_s']:.0f} s",
+                   f"{run['orders_per_s']:.1f} orders/s ({run['created']:,} orders)",
+                   f"pgbench {pg.get('tps') or 0:,.0f} TPS", f"{ratio * 100:.2f} %" if ratio else "-",
+                   "10x Saleor (75/s)", f"{r['vs_saleor_many']:.1f}x Saleor"))
+        c = r["checks"]
+        print(_row("intake correctness", f"oversold {c['stock_oversold_pools'] + c['po_oversold_lines']}, "
+                   f"cap breaches {c['cap_qty_breaches']}", "-", "-", "0 and 0",
+                   "met" if r["correct"] else "FAILED"))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("which", nargs="*", choices=[*BENCHES, []], help="default: all three")
+    parser.add_argument("--small", action="store_true", help="quick check with smaller sizes")
+    args = parser.parse_args(argv)
+    which = args.which or list(BENCHES)
+    extra = ["--small"] if args.small else []
+    started = time.perf_counter()
+    results = {}
+    for name in which:
+        result = bench_run(name, extra)
+        if result is not None:
+            results[name] = result
+    summary_print(results)
+    print(f"\n(total {time.perf_counter() - started:.0f} s; logs and JSON in bench/out/)")
+    return 0 if len(results) == len(which) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
