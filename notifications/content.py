@@ -13,16 +13,12 @@ from promises.regional import region_rules
 
 Kind = Notice.Kind
 
-#: Renewed notices fall back to the delay notice template, which speaks of both.
-FALLBACK_KINDS = {Kind.RENEWED_DELAY_NOTICE: (Kind.DELAY_NOTICE,)}
-
-
 def notice_render_row(notice: Notice) -> Rendered:
     """Render a notice row (its order, line and customer loaded) in its locale."""
     region = notice.region
     return notice_render(
         kind=notice.kind, region=region.code, locale=notice.locale, region_locale=region.locale,
-        context=notice_context(notice), fallback_kinds=FALLBACK_KINDS.get(notice.kind, ()),
+        context=notice_context(notice),
     )
 
 

@@ -32,6 +32,10 @@ _INLINE = re.compile(
 _BUTTON = re.compile(r"^\[((?:\\.|[^\]\\])+)\]\(([^)\s]+)\)$")
 
 
+#: Renewed delay notices use the delay notice template, which speaks of both.
+FALLBACK_KINDS = {"renewed_delay_notice": ("delay_notice",)}
+
+
 class Trusted(str):
     """A context value put into the markup as it is (a URL the application built)."""
 
@@ -57,21 +61,20 @@ class Rendered:
     template: str
 
 
-def template_names(kind: str, region: str, locale: str, region_locale: str | None,
-                   fallback_kinds: tuple[str, ...] = ()) -> list[str]:
+def template_names(kind: str, region: str, locale: str, region_locale: str | None) -> list[str]:
     """Return the templates to try, best first: kind/REGION/locale ... kind/en."""
     chain = locale_chain(locale, region_locale)
     names = []
-    for k in (kind, *fallback_kinds):
+    for k in (kind, *FALLBACK_KINDS.get(kind, ())):
         names += [f"notifications/email/{k}/{region}/{loc}.txt" for loc in chain]
         names += [f"notifications/email/{k}/{loc}.txt" for loc in chain]
     return names
 
 
-def notice_render(*, kind: str, region: str, locale: str, region_locale: str | None, context: dict,
-                  fallback_kinds: tuple[str, ...] = ()) -> Rendered:
+def notice_render(*, kind: str, region: str, locale: str, region_locale: str | None,
+                  context: dict) -> Rendered:
     """Render a notice's subject, plain-text body and HTML body."""
-    template = select_template(template_names(kind, region, locale, region_locale, fallback_kinds))
+    template = select_template(template_names(kind, region, locale, region_locale))
     source = template.template.render(Context(escape_value(context), autoescape=False))
     subject, blocks = _parse(source)
     text = "\n\n".join(_block_text(b) for b in blocks) + "\n"

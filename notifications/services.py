@@ -89,7 +89,7 @@ def notices_queue(*, requests: list[NoticeRequest], now: datetime | None = None)
             released_by_id=request.user_id if request.release else None,
         ))
         if request.release:
-            releases.append(request.key)
+            releases.append((request.key, request.user_id))
         if request.kind in Notice.SUPERSEDABLE_KINDS and request.line is not None:
             supersede_lines.add(request.line.pk)
     keys = [r.idempotency_key for r in rows]
@@ -100,9 +100,9 @@ def notices_queue(*, requests: list[NoticeRequest], now: datetime | None = None)
          .exclude(idempotency_key__in=keys)
          .update(status=Status.SUPERSEDED, last_error="superseded by a newer promise", updated_at=now))
     Notice.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    if releases:
-        Notice.objects.filter(idempotency_key__in=releases, status=Status.HELD).update(
-            status=Status.PENDING, next_attempt_at=None, updated_at=now)
+    for key, user_id in releases:
+        Notice.objects.filter(idempotency_key=key, status=Status.HELD).update(
+            status=Status.PENDING, next_attempt_at=None, released_by_id=user_id, updated_at=now)
     statuses = dict(Notice.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", "status"))
     if any(s in RETRYABLE for s in statuses.values()):
         enqueue_on_commit(SEND_TASK)
@@ -181,6 +181,8 @@ def notice_send(*, notice_id: int, now: datetime | None = None) -> str:
             return notice.status
         if notice.next_attempt_at is not None and notice.next_attempt_at > now:
             return "not_due"
+        if notice.status == Status.FAILED and notice.next_attempt_at is None:
+            return "gave_up"  # an agent's "retry" makes it pending again
         reason = _obsolete(notice)
         if reason:
             Notice.objects.filter(pk=notice.pk).update(status=Status.SUPERSEDED, last_error=reason,
@@ -241,8 +243,10 @@ def notice_mark_sent(*, notice: Notice, at: datetime, token=None, user=None) -> 
 def notices_send_due(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
     """Send every pending notice and retry every failed one whose time has come."""
     now = now or timezone.now()
-    ids = list(Notice.objects.filter(status__in=RETRYABLE).filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    # A failed notice without a next attempt has used up its tries: it waits for an agent.
+    ids = list(Notice.objects.filter(
+        Q(status=Status.PENDING, next_attempt_at__isnull=True)
+        | Q(status__in=RETRYABLE, next_attempt_at__lte=now)
     ).order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
     outcomes: dict[str, int] = {}
     for notice_id in ids:
