@@ -8,6 +8,7 @@ import math
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -110,6 +111,7 @@ def _as_lists(errors: dict) -> dict[str, list[str]]:
             for k, v in (errors or {}).items()}
 
 
+@csrf_exempt
 def not_found_view(request, *args, **kwargs):
     """JSON 404 for any /api/ URL no endpoint matches."""
     return JsonResponse(error_body("not_found", f"No API endpoint at {request.path}."),

@@ -1,7 +1,10 @@
 """Query filters of the list endpoints (django-filter); bad values answer 400 `invalid`."""
 
+from datetime import UTC
+
 import django_filters as df
 from django import forms
+from django_filters.fields import IsoDateTimeField
 
 from inventory.models import SKU, PurchaseOrder, Region
 from orders.models import Order
@@ -15,8 +18,23 @@ class IntegerFilter(df.NumberFilter):
     field_class = forms.IntegerField
 
 
+class UTCDateTimeField(IsoDateTimeField):
+    """An ISO 8601 timestamp, turned into UTC (PostgreSQL refuses offsets past ±15:59)."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        try:
+            return parsed.astimezone(UTC) if parsed is not None and parsed.tzinfo else parsed
+        except OverflowError:
+            raise forms.ValidationError("Timestamp out of range.", code="invalid") from None
+
+
+class TimestampFilter(df.IsoDateTimeFilter):
+    field_class = UTCDateTimeField
+
+
 class SKUFilter(df.FilterSet):
-    updated_since = df.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte",
+    updated_since = TimestampFilter(field_name="updated_at", lookup_expr="gte",
                                          help_text=UPDATED_SINCE_HELP)
     backorder_allowed = df.BooleanFilter(help_text="Only SKUs that may (not) be backordered.")
     preorder = df.BooleanFilter(help_text="Only pre-order (or released) SKUs.")
@@ -28,7 +46,7 @@ class SKUFilter(df.FilterSet):
 
 
 class PurchaseOrderFilter(df.FilterSet):
-    updated_since = df.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte",
+    updated_since = TimestampFilter(field_name="updated_at", lookup_expr="gte",
                                          help_text=UPDATED_SINCE_HELP)
     status = df.MultipleChoiceFilter(choices=PurchaseOrder.Status.choices,
                                      help_text="Only POs in this status (repeat for several).")
@@ -41,7 +59,7 @@ class PurchaseOrderFilter(df.FilterSet):
 
 
 class OrderFilter(df.FilterSet):
-    updated_since = df.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte",
+    updated_since = TimestampFilter(field_name="updated_at", lookup_expr="gte",
                                          help_text=UPDATED_SINCE_HELP)
     channel = df.CharFilter(field_name="channel__code",
                             help_text="Channel code (only the key's channels are ever listed).")
@@ -57,7 +75,7 @@ class OrderFilter(df.FilterSet):
 
 
 class PromiseChangeFilter(df.FilterSet):
-    since = df.IsoDateTimeFilter(field_name="at", lookup_expr="gte",
+    since = TimestampFilter(field_name="at", lookup_expr="gte",
                                  help_text="Only changes at or after this timestamp (inclusive).")
     channel = df.CharFilter(field_name="order__channel__code", help_text="Channel code.")
     order = IntegerFilter(field_name="order_id", help_text="Order id.")
@@ -77,7 +95,7 @@ class OrderExceptionFilter(df.FilterSet):
     region = df.ChoiceFilter(field_name="region__code", choices=Region.Code.choices,
                              help_text="Region code.")
     channel = df.CharFilter(field_name="channel__code", help_text="Channel code.")
-    updated_since = df.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte",
+    updated_since = TimestampFilter(field_name="updated_at", lookup_expr="gte",
                                          help_text=UPDATED_SINCE_HELP)
 
     class Meta:

@@ -11,7 +11,7 @@ are at-least-once, never lossy.
 import base64
 import binascii
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -96,7 +96,11 @@ class KeysetPagination(BasePagination):
             )
             if any(v is None for v in position):
                 raise ValueError
-        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, ValidationError):
+            # PostgreSQL refuses offsets past ±15:59: compare in UTC.
+            position = tuple(v.astimezone(UTC) if isinstance(v, datetime) and v.tzinfo else v
+                             for v in position)
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError, binascii.Error,
+                ValidationError):
             raise InvalidInput("The cursor is not valid; start again without it.",
                                errors={self.cursor_query_param: ["invalid cursor"]}) from None
         return forward, position
@@ -137,7 +141,7 @@ class KeysetPagination(BasePagination):
                          "description": "URL of the next page; null on the last page."},
                 "previous": {"type": "string", "format": "uri", "nullable": True,
                              "description": "URL of the previous page; null on the first."},
-                "results": schema,
+                "results": {**schema, "description": "This page's rows, in cursor order."},
             },
         }
 

@@ -1,6 +1,6 @@
 """Partner API URLs: /api/v1/..., the OpenAPI schema and its Swagger UI; JSON 404 elsewhere."""
 
-from django.urls import include, path, re_path
+from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api.errors import not_found_view
@@ -9,13 +9,28 @@ from api.views.orders import OrderCancelView, OrderDetailView, OrderListView, Sh
 from api.views.promises import AvailabilityView, OrderExceptionListView, PromiseChangeListView
 from api.views.supply import PurchaseOrderDetailView, PurchaseOrderListView, ReceiptView, StockView
 
+
+class TextConverter:
+    """A path segment without NUL (PostgreSQL text cannot hold it): such URLs are 404."""
+
+    regex = "[^/\x00]+"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(TextConverter, "text")
+
 v1 = [
     path("skus/", SKUListView.as_view(), name="sku-list"),
-    path("skus/<str:code>/", SKUDetailView.as_view(), name="sku-detail"),
-    path("stock/<str:warehouse>/<str:sku>/", StockView.as_view(), name="stock"),
+    path("skus/<text:code>/", SKUDetailView.as_view(), name="sku-detail"),
+    path("stock/<text:warehouse>/<text:sku>/", StockView.as_view(), name="stock"),
     path("availability/", AvailabilityView.as_view(), name="availability"),
     path("purchase-orders/", PurchaseOrderListView.as_view(), name="po-list"),
-    path("purchase-orders/<str:number>/", PurchaseOrderDetailView.as_view(), name="po-detail"),
+    path("purchase-orders/<text:number>/", PurchaseOrderDetailView.as_view(), name="po-detail"),
     path("receipts/", ReceiptView.as_view(), name="receipts"),
     path("orders/", OrderListView.as_view(), name="order-list"),
     path("orders/<int:id>/", OrderDetailView.as_view(), name="order-detail"),

@@ -20,7 +20,7 @@ class PromiseSourceSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=SOURCE_KINDS,
                                    help_text="Where the units come from.")
     reference = serializers.CharField(
-        help_text="The warehouse (stock) or the purchase order number.")
+        allow_blank=True, help_text="The purchase order number; empty for stock on hand.")
     qty = serializers.IntegerField(help_text="Units of the line covered by this source.")
     available_on = serializers.DateField(
         allow_null=True, help_text="Date the units can be picked; null for stock on hand.")

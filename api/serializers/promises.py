@@ -15,12 +15,16 @@ class AvailabilityQuerySerializer(serializers.Serializer):
         help_text="US, EU or UK. Default: the channel's region.")
     qty = serializers.IntegerField(min_value=1, max_value=100_000, default=1,
                                    help_text="Units wanted. Default: 1.")
+    locale = serializers.CharField(
+        max_length=10, required=False, allow_blank=True, default="",
+        help_text="Language of the label, e.g. en_US, de_DE. Default: the region's.")
 
 
 class AvailabilitySourceSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=SOURCE_KINDS,
                                    help_text="Where the units would come from.")
-    reference = serializers.CharField(help_text="Warehouse (stock) or purchase order number.")
+    reference = serializers.CharField(
+        allow_blank=True, help_text="The purchase order number; empty for stock on hand.")
     qty = serializers.IntegerField(help_text="Units from this source.")
     available_on = serializers.DateField(allow_null=True,
                                          help_text="When they can be picked; null for stock.")

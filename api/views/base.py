@@ -18,6 +18,8 @@ class PartnerView(GenericAPIView):
     permission_classes = [HasScope]
     throttle_classes = [PartnerKeyThrottle]
     pagination_class = None
+    # OPTIONS answers 405: the OpenAPI schema at /api/schema/ describes every endpoint.
+    metadata_class = None
     schema = PartnerAutoSchema()
     scopes: dict[str, str] = {}
 

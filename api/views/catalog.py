@@ -45,7 +45,7 @@ class SKUDetailView(PartnerView):
                    description="Creates the SKU (201) or changes the fields given (200). Fields "
                    "left out keep their value, or the default on creation.",
                    parameters=[CODE], request=SKUWriteSerializer,
-                   responses={200: SKUSerializer, 201: SKUSerializer, **errors(400)})
+                   responses={200: SKUSerializer, 201: SKUSerializer, **errors(400, 404)})
     def put(self, request, code):
         data = self.input(SKUWriteSerializer, request.data)
         sku, created = sku_upsert(code=code, **data)

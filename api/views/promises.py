@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from api.filters import OrderExceptionFilter, PromiseChangeFilter
 from api.models import Scope
-from api.selectors import exceptions_visible, promise_changes_visible
+from api.selectors import channel_region_code, exceptions_visible, promise_changes_visible
 from api.serializers.promises import (
     AvailabilityQuerySerializer,
     AvailabilitySerializer,
@@ -14,7 +14,6 @@ from api.serializers.promises import (
     PromiseChangeSerializer,
 )
 from api.views.base import PartnerListView, PartnerView, errors
-from inventory.models import Channel
 from promises.intake import available_to_promise
 from promises.models import OrderException, PromiseChange
 
@@ -36,7 +35,7 @@ class AvailabilityView(PartnerView):
                 "status": "in_stock", "can_order": True, "ship_date": "2026-11-24",
                 "delivery_from": "2026-11-26", "delivery_to": "2026-11-30", "confirmed": True,
                 "label": "In stock — ships Nov 24", "reason": "",
-                "sources": [{"kind": "stock", "reference": "US-EAST", "qty": 1,
+                "sources": [{"kind": "stock", "reference": "", "qty": 1,
                              "available_on": None}]}),
             OpenApiExample("Backorder", value={
                 "status": "backorder", "can_order": True, "ship_date": "2026-12-14",
@@ -53,10 +52,9 @@ class AvailabilityView(PartnerView):
         query = self.input(AvailabilityQuerySerializer, request.query_params)
         if query["channel"] not in self.partner.channel_codes:
             raise NotFound(f"No channel {query['channel']!r} for this API key.")
-        region = query.get("region") or (
-            Channel.objects.filter(code=query["channel"]).values_list("region__code", flat=True).first())
+        region = query.get("region") or channel_region_code(query["channel"])
         answer = available_to_promise(sku=query["sku"], channel=query["channel"], region=region,
-                                      qty=query["qty"])
+                                      qty=query["qty"], locale=query["locale"])
         return Response(AvailabilitySerializer(answer).data)
 
 

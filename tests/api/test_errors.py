@@ -65,3 +65,28 @@ def test_bad_query_parameters_are_400_invalid(reference, make_client):
     assert "cursor" in body["errors"]
     body = error_of(client.get("/api/v1/orders/?page_size=0"), 400, "invalid")
     assert "page_size" in body["errors"]
+
+
+@pytest.mark.parametrize(("method", "url", "body", "status"), [
+    ("get", "/api/v1/skus/%00/", None, 404),
+    ("put", "/api/v1/skus/A%00/", {"name": "x"}, 404),
+    ("patch", "/api/v1/purchase-orders/%00/", {}, 404),
+    ("put", "/api/v1/stock/%00/%00/", {"on_hand": 1}, 404),
+    ("get", "/api/v1/orders/?channel=%00", None, 400),
+    ("get", "/api/v1/availability/?sku=%00&channel=shopify-us", None, 400),
+    ("post", "/api/v1/receipts/", {"purchase_order": "PO\x00", "lines": [{"sku": "x", "qty": 1}]},
+     400),
+    # PostgreSQL refuses offsets past ±15:59 and years past 9999: compared in UTC, or refused.
+    ("get", "/api/v1/orders/?updated_since=1097-06-20T09:31:41.5%2B22:39", None, 200),
+    ("get", "/api/v1/orders/?updated_since=9999-12-31T23:59:59-05:00", None, 400),
+    ("get", "/api/v1/orders/?cursor=eyJkIjoibiIsImsiOlsiMTA5Ny0wNi0yMFQwOTozMTo0MS41KzIyOjM5IiwxXX0",
+     None, 200),
+    ("post", "/api/v1/shipments/", {"order": 10**30, "lines": [{"line": 1, "qty": 1}]}, 404),
+    ("get", f"/api/v1/orders/{10**30}/", None, 404),
+])
+def test_hostile_input_is_refused_not_a_server_error(reference, make_client, method, url, body,
+                                                     status):
+    client = make_client()
+    response = getattr(client, method)(url, body, format="json") if body is not None else \
+        getattr(client, method)(url)
+    assert response.status_code == status, response.content[:300]
