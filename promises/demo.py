@@ -326,7 +326,7 @@ def demo_book_finish(*, seed=42, today=None, lively=True) -> dict:
     promises_recompute_dirty()
     # A supplier slips: the promises it covered move, and the regional workflow starts.
     slipping = (PurchaseOrder.objects.filter(status=PurchaseOrder.Status.CONFIRMED, lines__sku__order_lines__status="backordered")
-                .exclude(number__contains="-R").distinct().order_by("eta").first())
+                .exclude(number__contains="-R-").distinct().order_by("eta", "number").first())
     if slipping is not None:
         slipping._change_reason = "Supplier: factory delay (demo)"
         po_update(po=slipping, eta=slipping.eta + timedelta(days=24))
@@ -347,10 +347,12 @@ def _replenish(rng, today) -> int:
         needed[(sku_id, warehouse_id)] = needed.get((sku_id, warehouse_id), 0) + qty
     catch_up = {}
     supplier = Supplier.objects.order_by("id").first()
+    codes = dict(Warehouse.objects.values_list("id", "code"))
     for (sku_id, warehouse_id), qty in sorted(needed.items()):
         if warehouse_id not in catch_up:
+            # Named by code, not id: ids differ between databases, the demo book must not.
             catch_up[warehouse_id] = PurchaseOrder.objects.create(
-                number=f"PO-{today.year}-R{warehouse_id:03d}", supplier=supplier, warehouse_id=warehouse_id,
+                number=f"PO-{today.year}-R-{codes[warehouse_id]}", supplier=supplier, warehouse_id=warehouse_id,
                 status=PurchaseOrder.Status.CONFIRMED, eta=today + timedelta(days=rng.randint(24, 38)),
                 dock_to_stock_days=2, notes="Replenishment for backorders")
         PurchaseOrderLine.objects.create(purchase_order=catch_up[warehouse_id], sku_id=sku_id,

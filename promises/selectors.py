@@ -9,7 +9,6 @@ from django.db.models.functions import Coalesce
 from inventory.models import SKU, PurchaseOrder, PurchaseOrderLine, Region, StockLevel, Warehouse
 from orders.models import OrderLine
 from promises.engine import Demand, PoolPolicy, Supply
-from promises.models import Promise
 
 PoolKey = tuple[int, int]  # (sku_id, warehouse_id)
 
@@ -138,23 +137,25 @@ def _po_supply_add(states, sku_ids, today):
 
 
 def _demand_add(states, sku_ids):
+    # One query: open lines LEFT JOIN their promise (a separate IN (subquery) read of the
+    # promises cost most of a full re-promise's load time).
     lines = OrderLine.objects.open()
     if sku_ids is not None:
         lines = lines.filter(sku_id__in=sku_ids)
     rows = lines.values_list(
         "id", "sku_id", "warehouse_id", "qty", "qty_shipped", "qty_cancelled", "status",
         "order_id", "order__region_id", "order__placed_at", "order__strategy",
-        "order__channel__strategy", "order__channel__priority",
+        "order__channel__strategy", "order__channel__priority", "promise__version",
+        *(f"promise__{name}" for name in PROMISE_FIELDS),
     ).order_by()
-    promised = Promise.objects.filter(line__in=lines).values_list("line_id", *PROMISE_FIELDS).order_by()
-    current = {row[0]: CurrentPromise(*row[1:]) for row in promised.iterator(chunk_size=5000)}
-    for (line_id, sku_id, wh_id, qty, shipped, cancelled, status, order_id, region_id, placed_at,
-         order_strategy, channel_strategy, priority) in rows.iterator(chunk_size=5000):
+    for row in rows.iterator(chunk_size=5000):
+        (line_id, sku_id, wh_id, qty, shipped, cancelled, status, order_id, region_id, placed_at,
+         order_strategy, channel_strategy, priority, has_promise) = row[:14]
         state = states.get((sku_id, wh_id))
         open_qty = qty - shipped - cancelled
         if state is None or open_qty <= 0:
             continue
-        promise = current.get(line_id)
+        promise = CurrentPromise(*row[14:]) if has_promise is not None else None
         state.lines.append(OpenLine(
             demand=Demand(
                 line_id=line_id, qty=open_qty, strategy=order_strategy or channel_strategy,

@@ -275,21 +275,55 @@ def promise_change(line: OpenLine, a: engine.Assignment, *, cause, po_line_id, u
 
 
 def promises_write(rows, statuses, changes) -> None:
-    """Upsert promise rows, update line statuses and insert promise changes, in bulk."""
+    """Upsert promise rows, update line statuses and insert promise changes, in bulk.
+
+    On PostgreSQL each goes through COPY into a temporary table and one set-based statement
+    (measured: executemany and bulk_create of a few hundred thousand rows took tens of
+    seconds where COPY takes a few).
+    """
+    postgres = connection.vendor == "postgresql"
     if rows:
-        if connection.vendor == "postgresql":
+        if postgres:
             _promises_copy_upsert(rows)
         else:
             _promises_executemany_upsert(rows)
     if statuses:
+        table = OrderLine._meta.db_table
         with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {OrderLine._meta.db_table} SET status = %s WHERE id = %s", statuses)
+            if postgres:
+                _copy_into_temp(cursor, "tmp_line_status", "(status varchar(12), id bigint)", statuses)
+                cursor.execute(f"UPDATE {table} AS l SET status = t.status FROM tmp_line_status t "
+                               f"WHERE l.id = t.id")
+            else:
+                cursor.executemany(f"UPDATE {table} SET status = %s WHERE id = %s", statuses)
     if changes:
-        PromiseChange.objects.bulk_create(changes, batch_size=2000)
+        if postgres:
+            _changes_copy(changes)
+        else:
+            PromiseChange.objects.bulk_create(changes, batch_size=2000)
         order_ids = sorted({c.order_id for c in changes})
         for start in range(0, len(order_ids), 5000):
             Order.objects.filter(id__in=order_ids[start:start + 5000]).update(updated_at=timezone.now())
+
+
+CHANGE_COLUMNS = ("line_id", "order_id", "old_ship_date", "new_ship_date", "old_confirmed",
+                  "new_confirmed", "cause", "po_line_id", "user_id", "note", "version", "at")
+
+
+def _changes_copy(changes) -> None:
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(
+                f"COPY {PromiseChange._meta.db_table} ({', '.join(CHANGE_COLUMNS)}) FROM STDIN") as copy:
+            for c in changes:
+                copy.write_row(tuple(getattr(c, name) for name in CHANGE_COLUMNS))
+
+
+def _copy_into_temp(cursor, name: str, columns: str, rows) -> None:
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} {columns} ON COMMIT DELETE ROWS")
+    cursor.execute(f"TRUNCATE {name}")
+    with cursor.cursor.copy(f"COPY {name} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _upsert_sql(source: str) -> str:
