@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from inventory.exceptions import BusinessRefusal
 from notifications.links import consent_token, consent_token_read
 from notifications.locales import date_format, locale_for
+from notifications.page_text import TEXT, page_text
 from orders.models import OrderLine
 from promises import workflow
 from promises.models import DelayConsent
@@ -74,7 +75,15 @@ def _page_context(line: OrderLine, link, error: str) -> dict:
         return consent_token(line_id=line.pk, version=link.version, action=action)
 
     shipment = policy.measures == "shipment"
+    language = locale.split("_")[0]
+    refund = "refund_us" if region.code == "US" else "refund"
+    words = TEXT.get(language, TEXT["en"])
+    recorded_at = date_format(timezone.localtime(recorded.recorded_at).date(), locale) if recorded else ""
+    t = page_text(language, ref=order.external_id, name=order.customer.name, refund=words[refund],
+                  when=recorded_at, date=date_format(promise.ship_date if shipment else promise.delivery_to,
+                                                     locale))
     return {
+        "t": t, "lang": language if language in ("en", "de", "fr") else "en",
         "line": line, "order": order, "region": region, "customer": order.customer,
         "shipment": shipment,
         "new_date": date_format(promise.ship_date if shipment else promise.delivery_to, locale),
@@ -86,5 +95,4 @@ def _page_context(line: OrderLine, link, error: str) -> dict:
         "cancel_token": answer("withdraw" if withdraw else "cancel"),
         "withdraw": withdraw,
         "essential": order.essential_date,
-        "refund_text": ("within 7 working days" if region.code == "US" else "within 14 days"),
     }

@@ -98,3 +98,14 @@ def test_links_point_to_the_public_site(slipped_us_line, settings):
     settings.SITE_URL = "https://shop.example"
     url = consent_url(line_id=1, version=2, action="accept")
     assert url.startswith("https://shop.example/notices/consent/")
+
+
+def test_the_page_speaks_the_customers_language(client):
+    from tests.factories.promises import backorder_line
+
+    b = backorder_line("EU", eta_days=14, locale="de_DE")
+    slip(b, days=12)
+    page = client.get(path_for(b.line.pk, b.promise.version)).content.decode()
+    assert 'lang="de"' in page and "Neuer Liefertermin" in page
+    assert "Neuen Termin akzeptieren" in page and "Vertrag hier widerrufen" in page
+    assert "zusätzliche Lieferfrist" in page

@@ -50,9 +50,9 @@ def test_an_eu_customer_withdraws_on_the_consent_page_and_is_owed_a_refund_in_14
     mail.outbox.clear()
     # When the customer uses "withdraw from contract here"
     page = client.get(withdraw_path).content.decode()
-    assert "Withdraw from contract here" in page
-    response = answer(client, withdraw_path, "Withdraw from contract here", follow=True)
-    assert "We have received your withdrawal" in response.content.decode()
+    assert 'lang="fr"' in page and "Nouvelle date de livraison" in page
+    response = answer(client, withdraw_path, "Se rétracter du contrat ici", follow=True)
+    assert "Nous avons bien reçu votre rétractation" in response.content.decode()
     # Then the line is cancelled as a withdrawal, refund due in 14 days, acknowledged by e-mail
     b.refresh()
     assert b.line.status == OrderLine.Status.CANCELLED
