@@ -49,10 +49,30 @@ def libpq_dsn(url: str) -> str:
     return url.replace("postgres://", "postgresql://", 1)
 
 
-def db_recreate(name: str) -> str:
-    """Drop and create database `name`; return its URL."""
+_LOCKS = []
+
+
+def bench_lock(name: str) -> None:
+    """Hold a server-wide advisory lock named after the database for this process's life.
+
+    Two runs of one benchmark at the same time would drop each other's database; the second
+    waits for the first instead.
+    """
     import psycopg
 
+    conn = psycopg.connect(libpq_dsn(db_url("postgres")), autocommit=True)
+    key = f"backorder-desk-bench:{name}"
+    if not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (key,)).fetchone()[0]:
+        print(f"  (another run of this benchmark holds {name}; waiting for it to finish)", flush=True)
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
+    _LOCKS.append(conn)
+
+
+def db_recreate(name: str) -> str:
+    """Drop and create database `name` (waiting for any other run using it); return its URL."""
+    import psycopg
+
+    bench_lock(name)
     with psycopg.connect(libpq_dsn(db_url("postgres")), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')

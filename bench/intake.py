@@ -72,7 +72,6 @@ def dataset_load(url: str, now) -> dict:
 
     from inventory.models import (
         SKU,
-        BackorderCap,
         Channel,
         PurchaseOrder,
         PurchaseOrderLine,
@@ -137,11 +136,18 @@ def dataset_load(url: str, now) -> dict:
             "qty_cancelled", "status"), lines, now=now)
         sequences_reset(cur, [SKU, StockLevel, PurchaseOrder, PurchaseOrderLine, Customer, Order, OrderLine])
         conn.commit()
-    for sku_id in rng.sample(range(1, N_SKUS + 1), CAPPED_SKUS):
-        BackorderCap.objects.create(sku_id=sku_id, max_backorder_qty=40, max_promise_days=60,
-                                    note="bench cap")
-    counts["caps"] = CAPPED_SKUS
+    counts["capped_skus"] = rng.sample(range(1, N_SKUS + 1), CAPPED_SKUS)
     return counts
+
+
+def caps_create(sku_ids) -> None:
+    """Caps leave room for 40 more units on backorder than the promised book holds now."""
+    from inventory.models import BackorderCap
+    from promises.selectors import open_backorder_qty
+
+    for sku_id in sku_ids:
+        BackorderCap.objects.create(sku_id=sku_id, max_backorder_qty=open_backorder_qty(sku_id=sku_id) + 40,
+                                    max_promise_days=60, note="bench cap")
 
 
 def _sku_pick(rng) -> int:
@@ -358,6 +364,7 @@ def main(argv=None) -> dict:
     with timed("load data + promise the book", setup):
         counts = dataset_load(url, timezone.now())
         promises_recompute_all(cause="nightly")
+        caps_create(counts["capped_skus"])
     vacuum_analyze(url)
     connection.close()
 
