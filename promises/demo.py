@@ -275,30 +275,20 @@ def _orders_create(rng, spec, skus, customers, channels, region_warehouse, now, 
 
 
 def demo_book_finish(*, seed=42, today=None, lively=True) -> dict:
-    """Make the promised demo book realistic: cover shortfalls, add caps, receipts, cancellations.
+    """Make the promised demo book realistic: caps, receipts, cancellations, a slipped PO.
 
     With `lively`, one PO also slips after the promises were communicated, so the
     exception queue and the promise-change feed have something to show.
     """
     from inventory.models import BackorderCap
     from inventory.services import po_update, receipt_record
-    from promises.models import PromiseChange
     from promises.services import (
-        promises_mark_communicated,
-        promises_recompute_all,
         promises_recompute_dirty,
     )
 
     rng = random.Random(seed + 1)
     today = today or timezone.localdate()
     counts = {}
-    with transaction.atomic():  # one transaction: its marks enqueue one re-promise task
-        counts["replenishment_lines"] = _replenish(rng, today)
-        promises_recompute_all(cause="manual", note="seed_demo replenishment")
-        # Setting up the starting book is not a change the customers lived through.
-        PromiseChange.objects.filter(note="seed_demo replenishment").delete()
-        promises_mark_communicated()
-
     skus = list(SKU.objects.filter(backorder_allowed=True, preorder=False).order_by("id")[:3])
     channels = {c.code: c for c in Channel.objects.all()}
     regions = {r.code: r for r in Region.objects.all()}
@@ -335,28 +325,43 @@ def demo_book_finish(*, seed=42, today=None, lively=True) -> dict:
     return counts
 
 
-def _replenish(rng, today) -> int:
-    """Add PO lines for the shortfall of SKUs that may only be sold against supply."""
-    from promises.models import Promise
+def demo_replenish(*, seed=42, today=None) -> int:
+    """Add PO lines covering the backorders of SKUs that may only be sold against supply.
 
-    short = (Promise.objects.filter(confirmed=False, line__status__in=OrderLine.OPEN_STATUSES,
-                                    line__sku__sell_beyond_supply=False)
-             .values_list("line__sku_id", "line__warehouse_id", "line__qty").order_by())
+    Computed with the engine in memory before any promise is written, so the first
+    promises customers see already count on them (no change, no notice).
+    """
+    from promises.selectors import pools_load
+    from promises.services import pools_allocate
+
+    rng = random.Random(seed + 2)
+    today = today or timezone.localdate()
+    states = pools_load(today=today)
+    allocated = pools_allocate(states, now=timezone.now())
+    beyond = set(SKU.objects.filter(sell_beyond_supply=True).values_list("id", flat=True))
     needed: dict[tuple[int, int], int] = {}
-    for sku_id, warehouse_id, qty in short:
-        needed[(sku_id, warehouse_id)] = needed.get((sku_id, warehouse_id), 0) + qty
-    catch_up = {}
-    supplier = Supplier.objects.order_by("id").first()
+    for (sku_id, warehouse_id), assignments in allocated.items():
+        if sku_id in beyond:
+            continue
+        open_qty = {line.demand.line_id: line.demand.qty for line in states[(sku_id, warehouse_id)].lines}
+        short = sum(open_qty[a.line_id] - sum(al.qty for al in a.allocations)
+                    for a in assignments if not a.confirmed)
+        if short:
+            needed[(sku_id, warehouse_id)] = short
     codes = dict(Warehouse.objects.values_list("id", "code"))
-    for (sku_id, warehouse_id), qty in sorted(needed.items()):
-        if warehouse_id not in catch_up:
-            # Named by code, not id: ids differ between databases, the demo book must not.
-            catch_up[warehouse_id] = PurchaseOrder.objects.create(
-                number=f"PO-{today.year}-R-{codes[warehouse_id]}", supplier=supplier, warehouse_id=warehouse_id,
-                status=PurchaseOrder.Status.CONFIRMED, eta=today + timedelta(days=rng.randint(24, 38)),
-                dock_to_stock_days=2, notes="Replenishment for backorders")
-        PurchaseOrderLine.objects.create(purchase_order=catch_up[warehouse_id], sku_id=sku_id,
-                                         qty_ordered=qty + rng.randint(5, 30))
+    supplier = Supplier.objects.order_by("id").first()
+    with transaction.atomic():  # one transaction: its marks enqueue one re-promise task
+        catch_up = {}
+        for (sku_id, warehouse_id), qty in sorted(needed.items()):
+            if warehouse_id not in catch_up:
+                # Named by code, not id: ids differ between databases, the demo book must not.
+                catch_up[warehouse_id] = PurchaseOrder.objects.create(
+                    number=f"PO-{today.year}-R-{codes[warehouse_id]}", supplier=supplier,
+                    warehouse_id=warehouse_id, status=PurchaseOrder.Status.CONFIRMED,
+                    eta=today + timedelta(days=rng.randint(24, 38)), dock_to_stock_days=2,
+                    notes="Replenishment for backorders")
+            PurchaseOrderLine.objects.create(purchase_order=catch_up[warehouse_id], sku_id=sku_id,
+                                             qty_ordered=qty + rng.randint(5, 30))
     return len(needed)
 
 

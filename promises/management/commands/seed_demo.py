@@ -6,7 +6,13 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from inventory.models import SKU
-from promises.demo import SIZES, demo_book_finish, demo_data_create, reference_data_create
+from promises.demo import (
+    SIZES,
+    demo_book_finish,
+    demo_data_create,
+    demo_replenish,
+    reference_data_create,
+)
 from promises.services import promises_mark_communicated, promises_recompute_all
 
 
@@ -38,12 +44,14 @@ class Command(BaseCommand):
 
         started = time.monotonic()
         counts = demo_data_create(seed=seed, size=size, progress=progress)
+        counts["replenishment lines"] = demo_replenish(seed=seed)
         result = promises_recompute_all(cause="manual", note="seed_demo")
         promises_mark_communicated()
         finish = demo_book_finish(seed=seed, lively=size != "large")
         self.stdout.write(self.style.SUCCESS(
             f"Demo data: {counts['skus']} SKUs, {counts['customers']} customers, "
             f"{counts['orders']} orders; {result.lines} open lines promised; "
+            f"replenishment lines: {counts['replenishment lines']}, "
             + ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in finish.items())
             + f" ({time.monotonic() - started:.1f}s)."
         ))
