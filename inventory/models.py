@@ -247,7 +247,7 @@ class PurchaseOrderLine(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.purchase_order_id}/{self.sku_id} x{self.qty_ordered}"
+        return f"{self.sku.code} × {self.qty_ordered}"
 
     @property
     def qty_open(self):

@@ -133,7 +133,7 @@ def po_create(*, number: str, supplier: str, warehouse: str, status: str = Purch
 @transaction.atomic
 def po_update(*, po: PurchaseOrder, status: str | None = None, eta: date | None = None,
               dock_to_stock_days: int | None = None, lines: list[POLineInput] | None = None,
-              ) -> PurchaseOrder:
+              reason: str = "") -> PurchaseOrder:
     """Change a PO's status, ETA or lines; every change is kept in its history.
 
     `lines` upserts by SKU: a listed SKU gets the new quantity and ETA, a new SKU a new

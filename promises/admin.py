@@ -42,9 +42,13 @@ def sources_html(promise):
 class PurchaseOrderLineInline(admin.TabularInline):
     model = PurchaseOrderLine
     extra = 0
+    ordering = ("sku__code",)
     fields = ("sku", "qty_ordered", "qty_received", "eta")
     readonly_fields = ("qty_received",)
     autocomplete_fields = ("sku",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("sku")
 
 
 class PurchaseOrderForm(forms.ModelForm):

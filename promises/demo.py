@@ -318,8 +318,7 @@ def demo_book_finish(*, seed=42, today=None, lively=True) -> dict:
     slipping = (PurchaseOrder.objects.filter(status=PurchaseOrder.Status.CONFIRMED, lines__sku__order_lines__status="backordered")
                 .exclude(number__contains="-R-").distinct().order_by("eta", "number").first())
     if slipping is not None:
-        slipping._change_reason = "Supplier: factory delay (demo)"
-        po_update(po=slipping, eta=slipping.eta + timedelta(days=24))
+        po_update(po=slipping, eta=slipping.eta + timedelta(days=24), reason="Supplier: factory delay")
         counts["slipped_po"] = slipping.number
     promises_recompute_dirty()
     return counts
