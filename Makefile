@@ -24,7 +24,7 @@ install: $(VENV)/.installed
 
 demo: install
 	$(PY) manage.py migrate --no-input -v0
-	@if $(PY) manage.py shell -c "import sys; from inventory.models import SKU; sys.exit(0 if SKU.objects.exists() else 1)" 2>/dev/null; \
+	@if $(PY) manage.py shell --no-imports -c "import sys; from inventory.models import SKU; sys.exit(0 if SKU.objects.exists() else 1)" 2>/dev/null; \
 		then echo "Demo data already loaded (make reset to start over)."; \
 		else $(PY) manage.py seed_demo; fi
 	$(PY) manage.py setup_schedules

@@ -1,5 +1,6 @@
 """Load reference data and a realistic demo book of SKUs, purchase orders and orders."""
 
+import logging
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -28,6 +29,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="Hide progress bars.")
 
     def handle(self, *args, seed, size, reference_only, no_progress, **options):
+        # Seeding enqueues a few re-promise tasks; their log lines would drown the summary.
+        logging.getLogger("django-q").setLevel(logging.WARNING)
         warehouses, channels = reference_data_create()
         self.stdout.write(f"Reference data: {len(warehouses)} warehouses, {len(channels)} channels.")
         if reference_only:
