@@ -1,10 +1,16 @@
 """Writes the partner API needs that no domain app offers yet."""
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from inventory.exceptions import InvalidInput
 from inventory.models import SKU
+from orders.models import Cancellation, Order, Shipment
+from promises.fulfilment import order_cancel, shipment_record
 
 SKU_WRITABLE = ("name", "backorder_allowed", "preorder", "sell_beyond_supply", "safety_stock",
                 "lead_time_days")
@@ -37,3 +43,36 @@ def sku_upsert(*, code: str, name: str, **fields) -> tuple[SKU, bool]:
     elif changed:
         sku.save(update_fields=[*changed, "updated_at"])
     return sku, created
+
+
+# --- Orders: the partner's writes, each one transaction -----------------------------------------
+
+
+def _order_touch(order_id: int) -> None:
+    """Move the order's updated_at: its lines changed even when its status did not.
+
+    `updated_since` pulls rely on it (a second partial shipment leaves the status as it
+    was but changes what GET /orders/ shows).
+    """
+    Order.objects.filter(pk=order_id).update(updated_at=timezone.now())
+
+
+@transaction.atomic
+def order_cancel_by_partner(*, order: Order, line_ids: Iterable[int] | None, reason: str,
+                            note: str = "") -> list[Cancellation]:
+    """Cancel open units for a channel partner and record the refunds owed."""
+    cancellations = order_cancel(order=order, line_ids=line_ids, reason=reason, note=note,
+                                 initiated_by=Cancellation.Initiator.PARTNER)
+    _order_touch(order.pk)
+    return cancellations
+
+
+@transaction.atomic
+def shipment_record_by_partner(*, order: Order, lines: list[tuple[int, int]],
+                               shipped_at: datetime | None = None, carrier: str = "",
+                               tracking_number: str = "") -> Shipment:
+    """Record a partner's (a 3PL's) shipment of an order's lines."""
+    shipment = shipment_record(order=order, lines=lines, shipped_at=shipped_at, carrier=carrier,
+                               tracking_number=tracking_number)
+    _order_touch(order.pk)
+    return shipment

@@ -44,6 +44,7 @@ from bench.common import (  # noqa: E402
     ROOT,
     banner,
     bench_env,
+    bench_lock,
     db_recreate,
     db_url,
     libpq_dsn,
@@ -80,7 +81,7 @@ SELECT o.*, ch.code, r.code, cu.email, cu.name, cu.locale
 FROM orders_order o JOIN inventory_channel ch ON ch.id = o.channel_id
 JOIN inventory_region r ON r.id = o.region_id JOIN orders_customer cu ON cu.id = o.customer_id
 WHERE o.channel_id = ANY(%(channels)s)
-  AND (o.updated_at > %(at)s OR (o.updated_at = %(at)s AND o.id > %(id)s))
+  AND (o.updated_at, o.id) > (%(at)s, %(id)s)
 ORDER BY o.updated_at, o.id LIMIT %(limit)s"""
 SQL_LINES = """
 SELECT l.*, s.code, s.preorder, w.code, w.timezone, p.*
@@ -111,6 +112,7 @@ def database_prepare(url: str, *, size: str, reuse: bool) -> dict:
             with psycopg.connect(libpq_dsn(url)) as conn:
                 orders = conn.execute("SELECT count(*) FROM orders_order").fetchone()[0]
             if orders:
+                bench_lock(DB_NAME)  # wait for any other run on this database
                 print(f"  reusing {DB_NAME}: {orders:,} orders")
                 return timings
         except psycopg.Error:
@@ -172,25 +174,34 @@ class Server:
              "--timeout", "120", "--log-level", "warning"],
             cwd=ROOT, env=bench_env(self.url, **SERVER_ENV), stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
         import requests
 
-        deadline = time.monotonic() + 60
+        headers = {"Authorization": f"Api-Key {self.key}"}
+        probe = f"{self.base}/api/v1/orders/?page_size=1"
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 sys.exit(f"gunicorn exited ({self.proc.returncode}); see bench/out/api_pull_gunicorn.log")
             try:
-                r = requests.get(f"{self.base}/api/v1/orders/?page_size=1",
-                                 headers={"Authorization": f"Api-Key {self.key}"}, timeout=5)
-                if r.status_code == 200:
-                    # Every worker imports lazily: warm them all before measuring.
-                    for _ in range(self.workers * 4):
-                        requests.get(f"{self.base}/api/v1/orders/?page_size=1",
-                                     headers={"Authorization": f"Api-Key {self.key}"}, timeout=30)
-                    return self
+                r = requests.get(probe, headers=headers, timeout=30)
+            except requests.RequestException:
+                time.sleep(0.5)
+                continue
+            if r.status_code != 200:
                 sys.exit(f"gunicorn answered {r.status_code}: {r.text[:300]}")
-            except requests.ConnectionError:
-                time.sleep(0.3)
-        sys.exit("gunicorn did not come up within 60 s")
+            # Workers import lazily: warm every one (fresh connections) before measuring.
+            for _ in range(self.workers * 4):
+                requests.get(probe, headers=headers, timeout=60)
+            return
+        sys.exit("gunicorn did not come up within 120 s")
 
     def __exit__(self, *exc):
         if self.proc and self.proc.poll() is None:

@@ -15,9 +15,9 @@ from api.serializers.orders import (
     ShipmentSerializer,
     ShipmentWriteSerializer,
 )
+from api.services import order_cancel_by_partner, shipment_record_by_partner
 from api.views.base import PartnerListView, PartnerView, errors
-from orders.models import Cancellation, Order
-from promises.fulfilment import order_cancel, shipment_record
+from orders.models import Order
 from promises.intake import CustomerInput, LineInput, OrderInput, order_place
 
 ORDER_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Order id.")
@@ -153,8 +153,8 @@ class OrderCancelView(PartnerView):
     def post(self, request, id):
         data = self.input(CancelWriteSerializer, request.data)
         order = visible_order_or_404(self.partner, id)
-        order_cancel(order=order, line_ids=data.get("lines"), reason=data["reason"],
-                     initiated_by=Cancellation.Initiator.PARTNER, note=data["note"])
+        order_cancel_by_partner(order=order, line_ids=data.get("lines"), reason=data["reason"],
+                                note=data["note"])
         return Response(OrderSerializer(visible_order_or_404(self.partner, id)).data)
 
 
@@ -171,7 +171,7 @@ class ShipmentView(PartnerView):
     def post(self, request):
         data = self.input(ShipmentWriteSerializer, request.data)
         order = visible_order_or_404(self.partner, data["order"])
-        shipment = shipment_record(
+        shipment = shipment_record_by_partner(
             order=order, lines=[(ln["line"], ln["qty"]) for ln in data["lines"]],
             shipped_at=data.get("shipped_at"), carrier=data["carrier"],
             tracking_number=data["tracking_number"])

@@ -268,3 +268,21 @@ def test_shipments_need_fulfilment_write(make_client, seeded):
     client = make_client(scopes=[Scope.ORDERS_WRITE])
     error_of(client.post("/api/v1/shipments/", {"order": 1, "lines": [{"line": 1, "qty": 1}]},
                          format="json"), 403, "permission_denied")
+
+
+def test_shipping_or_cancelling_lines_moves_the_orders_updated_at(us_client, make_sku):
+    make_sku("U-1", stock=10)
+    make_sku("U-2", stock=10)
+    order = place(us_client, lines=[("U-1", 3), ("U-2", 1)])
+    line = order["lines"][0]["id"]
+    stamps = [Order.objects.get(pk=order["id"]).updated_at]
+    for _ in range(2):  # the second partial shipment leaves the status as it was
+        us_client.post("/api/v1/shipments/", {"order": order["id"], "lines": [{"line": line, "qty": 1}]},
+                       format="json")
+        stamps.append(Order.objects.get(pk=order["id"]).updated_at)
+    us_client.post(f"/api/v1/orders/{order['id']}/cancel/", {"lines": [order["lines"][1]["id"]]},
+                   format="json")
+    stamps.append(Order.objects.get(pk=order["id"]).updated_at)
+    assert stamps == sorted(set(stamps)), "each change must move updated_at"
+    got = us_client.get("/api/v1/orders/", {"updated_since": stamps[-1].isoformat()}).json()
+    assert [o["id"] for o in got["results"]] == [order["id"]]

@@ -79,3 +79,17 @@ def token(payload) -> str:
 def test_a_tampered_cursor_is_400(us_client, cursor):
     body = error_of(us_client.get("/api/v1/orders/", {"cursor": cursor}), 400, "invalid")
     assert "cursor" in body["errors"]
+
+
+def test_a_cursor_page_bounds_the_index_scan(us_client):
+    """`a >= x AND (a > x OR (a = x AND id > y))`: without `a >= x` PostgreSQL reads every
+    row before the cursor on each page."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    next_url = us_client.get("/api/v1/orders/?page_size=5").json()["next"]
+    with CaptureQueriesContext(connection) as ctx:
+        us_client.get(next_url)
+    page_sql = next(q["sql"] for q in ctx.captured_queries
+                    if 'FROM "orders_order"' in q["sql"] and "LIMIT" in q["sql"])
+    assert '"orders_order"."updated_at" >=' in page_sql
