@@ -2,6 +2,7 @@
 
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
@@ -10,6 +11,7 @@ from babel.numbers import format_currency
 FALLBACK_LOCALE = "en"
 
 
+@lru_cache(maxsize=256)
 def locale_normalize(value: str | None) -> str | None:
     """Return a babel locale id ("de_DE") for "de-DE", "de_de" or "de"; None when unknown."""
     if not value:

@@ -15,16 +15,19 @@ mark it sent, or resend it with the same Message-ID.
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 import uuid
 from datetime import datetime, timedelta
 from hashlib import sha256
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.db.models import F, Q
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from notifications.content import notice_render_row
@@ -32,6 +35,7 @@ from notifications.locales import locale_for
 from notifications.models import Notice
 from orders.models import OrderLine
 from promises import workflow
+from promises.models import Promise
 from promises.queue import enqueue_on_commit
 from promises.workflow import NoticeRequest
 
@@ -82,7 +86,8 @@ def notices_queue(*, requests: list[NoticeRequest], now: datetime | None = None)
         reason = "" if request.release else hold_reason(kind=request.kind, region=region, channel=channel)
         rows.append(Notice(
             kind=request.kind, status=Status.HELD if reason else Status.PENDING,
-            idempotency_key=request.key, order=order, line=request.line, region=region,
+            idempotency_key=request.key, order_id=order.pk,
+            line_id=request.line.pk if request.line is not None else None, region_id=region.pk,
             email=customer.email, locale=locale_for(customer.locale, region.locale),
             promise_version=request.version, announced=request.announced, context=request.context,
             held_reason=reason, created_at=now, next_attempt_at=None,
@@ -92,21 +97,74 @@ def notices_queue(*, requests: list[NoticeRequest], now: datetime | None = None)
             releases.append((request.key, request.user_id))
         if request.kind in Notice.SUPERSEDABLE_KINDS and request.line is not None:
             supersede_lines.add(request.line.pk)
-    keys = [r.idempotency_key for r in rows]
+    keys = {r.idempotency_key for r in rows}
     if supersede_lines:
-        # An older offer about the same line no longer tells the truth.
+        # An older offer about the same line no longer tells the truth: the requests are
+        # about each line's current promise, so older versions go.
+        current = Promise.objects.filter(line_id=OuterRef("line_id")).values("version")
         (Notice.objects.filter(line_id__in=supersede_lines, kind__in=Notice.SUPERSEDABLE_KINDS,
                                status__in=(Status.PENDING, Status.HELD, Status.FAILED))
-         .exclude(idempotency_key__in=keys)
+         .exclude(promise_version=Subquery(current))
          .update(status=Status.SUPERSEDED, last_error="superseded by a newer promise", updated_at=now))
-    Notice.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    if connection.vendor == "postgresql":
+        inserted = _notices_copy_insert(rows)
+    else:
+        Notice.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        inserted = set()
     for key, user_id in releases:
         Notice.objects.filter(idempotency_key=key, status=Status.HELD).update(
             status=Status.PENDING, next_attempt_at=None, released_by_id=user_id, updated_at=now)
-    statuses = dict(Notice.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", "status"))
+    released = {key for key, _ in releases}
+    statuses = {r.idempotency_key: r.status for r in rows
+                if r.idempotency_key in inserted and r.idempotency_key not in released}
+    if len(statuses) < len(keys):  # rows that existed already, or released: read them
+        statuses.update(_statuses([r for r in rows if r.idempotency_key not in statuses],
+                                  keys - set(statuses)))
     if any(s in RETRYABLE for s in statuses.values()):
         enqueue_on_commit(SEND_TASK)
     return {key: _state(status) for key, status in statuses.items()}
+
+
+_INSERT_COLUMNS = [f for f in Notice._meta.concrete_fields if not f.primary_key]
+
+
+def _notices_copy_insert(rows: list[Notice]) -> set[str]:
+    """PostgreSQL: COPY the rows into a temp table, insert them skipping known keys; return
+    the keys inserted.
+
+    A slip of a busy SKU writes thousands of notices inside the re-promise transaction;
+    COPY keeps that to two statements and a fraction of a bulk INSERT's time.
+    """
+    table = Notice._meta.db_table
+    cols = ", ".join(f.column for f in _INSERT_COLUMNS)
+    json_fields = {f.attname for f in _INSERT_COLUMNS if f.get_internal_type() == "JSONField"}
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS tmp_notice_write ON COMMIT DELETE ROWS "
+                       f"AS SELECT {cols} FROM {table} WITH NO DATA")
+        cursor.execute("TRUNCATE tmp_notice_write")
+        with cursor.cursor.copy(f"COPY tmp_notice_write ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                row.updated_at = row.created_at
+                copy.write_row([json.dumps(getattr(row, f.attname), cls=DjangoJSONEncoder)
+                                if f.attname in json_fields else getattr(row, f.attname)
+                                for f in _INSERT_COLUMNS])
+        cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM tmp_notice_write "
+                       "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key")
+        return {key for (key,) in cursor.fetchall()}
+
+
+def _statuses(rows: list[Notice], keys: set[str]) -> dict[str, str]:
+    """Return {key: status} of the rows just written (filtered by integer ids: cheaper than
+    matching thousands of key strings)."""
+    line_ids = {r.line_id for r in rows if r.line_id is not None}
+    order_ids = {r.order_id for r in rows if r.line_id is None}
+    kinds = {r.kind for r in rows}
+    found = Notice.objects.none()
+    if line_ids:
+        found = found | Notice.objects.filter(line_id__in=line_ids, kind__in=kinds)
+    if order_ids:
+        found = found | Notice.objects.filter(order_id__in=order_ids, line__isnull=True, kind__in=kinds)
+    return {key: status for key, status in found.values_list("idempotency_key", "status") if key in keys}
 
 
 def notices_withdraw(*, line_ids, kinds, now: datetime | None = None) -> int:
@@ -163,7 +221,7 @@ def _obsolete(notice: Notice) -> str:
     return ""
 
 
-def notice_send(*, notice_id: int, now: datetime | None = None) -> str:
+def notice_send(*, notice_id: int, now: datetime | None = None, mail_connection=None) -> str:
     """Send one notice at most once; return what happened (sent, failed, skipped ...).
 
     Call it outside any transaction: the claim must be committed before the e-mail leaves.
@@ -204,8 +262,10 @@ def notice_send(*, notice_id: int, now: datetime | None = None) -> str:
         attempts = notice.attempts + 1
     # The claim is committed: from here on a crash leaves the row in `sending`, never resent.
     try:
-        _email(notice).send(fail_silently=False)
+        _email(notice, mail_connection).send(fail_silently=False)
     except Exception as exc:  # the backend refused: nothing left, so a retry is safe
+        if mail_connection is not None:
+            _close_quietly(mail_connection)  # reopened by the next send
         retry = attempts < _setting("NOTICE_MAX_ATTEMPTS", 8)
         Notice.objects.filter(pk=notice.pk, claim_token=token, status=Status.SENDING).update(
             status=Status.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:2000],
@@ -216,8 +276,9 @@ def notice_send(*, notice_id: int, now: datetime | None = None) -> str:
     return "sent"
 
 
-def _email(notice: Notice) -> EmailMultiAlternatives:
+def _email(notice: Notice, mail_connection=None) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
+        connection=mail_connection,
         subject=notice.subject, body=notice.body_text, from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notice.email],
         headers={"Message-ID": notice.message_id, "X-Notice-Key": notice.idempotency_key,
@@ -240,19 +301,45 @@ def notice_mark_sent(*, notice: Notice, at: datetime, token=None, user=None) -> 
     return True
 
 
-def notices_send_due(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
-    """Send every pending notice and retry every failed one whose time has come."""
-    now = now or timezone.now()
-    # A failed notice without a next attempt has used up its tries: it waits for an agent.
-    ids = list(Notice.objects.filter(
-        Q(status=Status.PENDING, next_attempt_at__isnull=True)
-        | Q(status__in=RETRYABLE, next_attempt_at__lte=now)
-    ).order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
+def notices_send_due(*, now: datetime | None = None, batch: int = 500,
+                     seconds: float | None = None) -> dict[str, int]:
+    """Send every pending notice and retry every failed one whose time has come.
+
+    Drains in batches over one mail connection until nothing is due or the time budget
+    (NOTICE_DRAIN_SECONDS) is spent; then another drain is enqueued for the rest.
+    """
+    started = time.monotonic()
+    budget = seconds if seconds is not None else _setting("NOTICE_DRAIN_SECONDS", 240)
     outcomes: dict[str, int] = {}
-    for notice_id in ids:
-        outcome = notice_send(notice_id=notice_id, now=now)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    last = 0
+    mail_connection = get_connection()
+    try:
+        while True:
+            moment = now or timezone.now()
+            # A failed notice without a next attempt has used up its tries: it waits for an agent.
+            ids = list(Notice.objects.filter(pk__gt=last).filter(
+                Q(status=Status.PENDING, next_attempt_at__isnull=True)
+                | Q(status__in=RETRYABLE, next_attempt_at__lte=moment)
+            ).order_by("pk").values_list("pk", flat=True)[:batch])
+            if not ids:
+                break
+            for notice_id in ids:
+                outcome = notice_send(notice_id=notice_id, now=now, mail_connection=mail_connection)
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+                last = notice_id
+            if time.monotonic() - started > budget:
+                enqueue_on_commit(SEND_TASK)
+                break
+    finally:
+        _close_quietly(mail_connection)
     return outcomes
+
+
+def _close_quietly(mail_connection) -> None:
+    try:
+        mail_connection.close()
+    except Exception:  # noqa: BLE001 - a broken connection is closed either way
+        log.debug("closing the mail connection failed", exc_info=True)
 
 
 # --- Agent actions (admin) -------------------------------------------------------------------

@@ -4,6 +4,7 @@ Each runs inside the transaction of its cause, so an exception or a notice exist
 when its cause committed; sending happens after commit (promises.queue).
 """
 
+from django.conf import settings
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -14,6 +15,7 @@ from orders.models import Order, OrderLine
 from promises import workflow
 from promises.intake import order_placed
 from promises.models import PromiseChange
+from promises.queue import enqueue_on_commit
 from promises.services import promises_changed
 
 CLOSED = (OrderLine.Status.SHIPPED, OrderLine.Status.CANCELLED)
@@ -21,6 +23,12 @@ CLOSED = (OrderLine.Status.SHIPPED, OrderLine.Status.CANCELLED)
 
 @receiver(promises_changed, sender=PromiseChange)
 def promises_changed_assess(sender, changes, now, **kwargs):
+    limit = settings.BACKORDER_DESK.get("WORKFLOW_INLINE_MAX_LINES")
+    if limit is not None and len(changes) > limit:
+        # A very large slip: promises commit first, the workflow follows in its own task.
+        enqueue_on_commit("notifications.tasks.recorded_changes_assess",
+                          sorted({c.line_id for c in changes}), dedupe=False)
+        return
     workflow.promise_changes_assess(changes=changes, now=now)
 
 

@@ -21,14 +21,13 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.dispatch import Signal
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 from inventory.exceptions import BusinessRefusal, InvalidInput
-from inventory.models import SKU, BackorderCap, StockLevel
+from inventory.models import SKU, BackorderCap, Channel, Region, StockLevel
 from orders.models import Cancellation, Order, OrderLine
 from promises.fulfilment import order_cancel
 from promises.models import DelayConsent, OrderException, Promise, PromiseChange
@@ -47,6 +46,7 @@ notice_requested = Signal()
 notices_withdrawn = Signal()
 
 UNKNOWN_REASON = "supplier_unconfirmed"
+CAUSE_LABELS = dict(PromiseChange.Cause.choices)
 DELAY_NOTICE_KINDS = ("delay_notice", "renewed_delay_notice")
 
 
@@ -185,12 +185,17 @@ def announced_for(line: OrderLine, promise: Promise) -> dict:
 
 
 class _Exceptions:
-    """The open exceptions of a batch of lines; raises, updates and resolves them."""
+    """The open exceptions of a batch of lines; raises, updates and resolves them.
 
-    def __init__(self, line_ids: Iterable[int], now: datetime):
-        self.now = now
+    Changes are kept in memory and written by `flush()` in bulk, with their history
+    (simple_history's bulk helpers): a slip of 5,000 lines costs a handful of statements.
+    """
+
+    def __init__(self, line_ids: Iterable[int], now: datetime, user=None):
+        self.now, self.user = now, user if getattr(user, "pk", None) else None
         self.open: dict[tuple[int, str], OrderException] = {}
         self.new: list[OrderException] = []
+        self.changed: dict[int, tuple[OrderException, set[str]]] = {}
         qs = OrderException.objects.filter(line_id__in=list(line_ids), status__in=OrderException.OPEN_STATUSES)
         for exc in qs.select_for_update(of=("self",)).order_by("pk"):
             self.open[(exc.line_id, exc.kind)] = exc
@@ -198,56 +203,130 @@ class _Exceptions:
     def get(self, line_id: int, kind: str) -> OrderException | None:
         return self.open.get((line_id, kind))
 
+    def _set(self, exc: OrderException, values: dict) -> None:
+        changed = {name for name, value in values.items() if getattr(exc, name) != value}
+        for name in changed:
+            setattr(exc, name, values[name])
+        if changed and exc.pk is not None:
+            self.changed.setdefault(exc.pk, (exc, set()))[1].update(changed)
+
     def raise_(self, line: OrderLine, kind: str, *, due_by: date, cause: str, **fields) -> OrderException:
         exc = self.open.get((line.pk, kind))
         if exc is None:
             exc = OrderException(
-                kind=kind, line=line, order_id=line.order_id, region_id=line.order.region_id,
+                kind=kind, line_id=line.pk, order_id=line.order_id, region_id=line.order.region_id,
                 channel_id=line.order.channel_id, due_by=due_by, cause=cause[:200],
                 opened_at=self.now, **fields,
             )
             self.open[(line.pk, kind)] = exc
             self.new.append(exc)
             return exc
-        changed = []
-        for name, value in {"due_by": due_by, "cause": cause[:200], **fields}.items():
-            if getattr(exc, name) != value:
-                setattr(exc, name, value)
-                changed.append(name)
-        if changed and exc.pk is not None:
-            exc.save(update_fields=[*changed, "updated_at"])
+        self._set(exc, {"due_by": due_by, "cause": cause[:200], **fields})
         return exc
 
     def resolve(self, line_id: int, kind: str, resolution: str) -> OrderException | None:
         exc = self.open.pop((line_id, kind), None)
         if exc is None:
             return None
-        exc.status = Status.RESOLVED
-        exc.resolution = resolution[:200]
-        exc.resolved_at = self.now
         if exc.pk is None:
             self.new.remove(exc)
-        else:
-            exc.save(update_fields=["status", "resolution", "resolved_at", "updated_at"])
+        self._set(exc, {"status": Status.RESOLVED, "resolution": resolution[:200], "resolved_at": self.now})
         return exc
 
+    def set_field(self, exc: OrderException, **fields) -> None:
+        self._set(exc, fields)
+
     def flush(self) -> None:
-        """Insert the new exceptions in bulk (with history); one by one if a race collides."""
-        if not self.new:
-            return
+        """Write the changes, then insert the new exceptions (a resolved row makes room for a
+        new one of its kind); one by one if a concurrent worker raised the same meanwhile."""
+        changed, self.changed = self.changed, {}
+        # Rows that change the same fields to the same values (a pool's lines resolved
+        # together) share one UPDATE ... WHERE id IN (...).
+        groups: dict[tuple, list[OrderException]] = {}
+        for exc, fields in changed.values():
+            exc.updated_at = self.now
+            values = tuple((name, getattr(exc, name)) for name in sorted(fields | {"updated_at"}))
+            groups.setdefault(values, []).append(exc)
+        for values, objs in groups.items():
+            for start in range(0, len(objs), 2000):
+                chunk = objs[start:start + 2000]
+                OrderException.objects.filter(pk__in=[e.pk for e in chunk]).update(**dict(values))
+        if changed:
+            _history_snapshot([exc.pk for exc, _ in changed.values()], "~", at=self.now, user=self.user)
         new, self.new = self.new, []
-        try:
-            with transaction.atomic():
-                bulk_create_with_history(new, OrderException)
-        except IntegrityError:
-            for exc in new:
+        if not new:
+            return
+        for exc in new:
+            exc.updated_at = self.now
+        if connection.vendor == "postgresql":
+            inserted = _exceptions_copy_insert(new)
+        else:
+            try:
+                with transaction.atomic():
+                    OrderException.objects.bulk_create(new, batch_size=1000)
+                inserted = [exc for exc in new if exc.pk is not None]
+            except IntegrityError:
+                inserted = []
+        _history_snapshot([exc.pk for exc in inserted], "+", at=self.now, user=self.user)
+        done = {id(exc) for exc in inserted}
+        for exc in new:
+            if id(exc) not in done:  # a concurrent worker raised the same (line, kind)
                 _exception_insert_or_merge(exc)
 
-    def set_field(self, exc: OrderException, **fields) -> None:
-        for name, value in fields.items():
-            setattr(exc, name, value)
-        if exc.pk is not None:
-            exc.save(update_fields=[*fields, "updated_at"])
+
+_INSERT_COLUMNS = [f for f in OrderException._meta.concrete_fields if not f.primary_key]
+
+
+def _exceptions_copy_insert(new: list[OrderException]) -> list[OrderException]:
+    """PostgreSQL: COPY new exceptions into a temp table and insert them in one statement.
+
+    Much cheaper than a bulk INSERT for thousands of rows (a slip of a busy SKU); a row
+    that collides with an open exception raised meanwhile is skipped and merged after.
+    """
+    table = OrderException._meta.db_table
+    cols = ", ".join(f.column for f in _INSERT_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS tmp_exception_write ON COMMIT DELETE ROWS "
+                       f"AS SELECT {cols} FROM {table} WITH NO DATA")
+        cursor.execute("TRUNCATE tmp_exception_write")
+        with cursor.cursor.copy(f"COPY tmp_exception_write ({cols}) FROM STDIN") as copy:
+            for exc in new:
+                copy.write_row([getattr(exc, f.attname) for f in _INSERT_COLUMNS])
+        cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM tmp_exception_write "
+                       "ON CONFLICT DO NOTHING RETURNING id, line_id, kind")
+        ids = {(line_id, kind): pk for pk, line_id, kind in cursor.fetchall()}
+    inserted = []
+    for exc in new:
+        pk = ids.get((exc.line_id, exc.kind))
+        if pk is not None:
+            exc.pk = exc.id = pk
+            exc._state.adding, exc._state.db = False, "default"
+            inserted.append(exc)
+    return inserted
+
+
+def _history_snapshot(ids: list[int], history_type: str, *, at: datetime, user=None) -> None:
+    """Record the current state of these exceptions in their history, in one statement.
+
+    The same rows simple_history writes on save ("+" created, "~" changed), copied by the
+    database instead of built object by object.
+    """
+    if not ids:
+        return
+    history = OrderException.history.model
+    own = ("history_id", "history_date", "history_change_reason", "history_type", "history_user_id")
+    cols = [f.column for f in history._meta.concrete_fields if f.column not in own]
+    names = ", ".join(cols)
+    user_id = getattr(user, "pk", None)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {history._meta.db_table} ({names}, history_date, history_type, "
+                f"history_user_id, history_change_reason) SELECT {names}, %s, %s, %s, NULL "
+                f"FROM {OrderException._meta.db_table} WHERE id IN ({marks})",
+                [connection.ops.adapt_datetimefield_value(at), history_type, user_id, *chunk])
 
 
 def _exception_insert_or_merge(exc: OrderException) -> None:
@@ -281,6 +360,24 @@ def promise_changes_assess(*, changes: list[PromiseChange], now: datetime) -> li
     return lines_assess(line_ids=list(by_line), now=now, changes=by_line)
 
 
+def recorded_changes_assess(*, line_ids: list[int], now: datetime | None = None) -> list[Assessment]:
+    """Assess lines after their re-promise committed, from their latest PromiseChange rows.
+
+    The deferred form of promise_changes_assess, for very large slips (see
+    WORKFLOW_INLINE_MAX_LINES in docs/notices.md): one transaction per chunk of lines.
+    """
+    now = now or timezone.now()
+    results: list[Assessment] = []
+    for start in range(0, len(line_ids), 2000):
+        chunk = line_ids[start:start + 2000]
+        with transaction.atomic():
+            latest: dict[int, PromiseChange] = {}
+            for change in PromiseChange.objects.filter(line_id__in=chunk).order_by("line_id", "-at", "-id"):
+                latest.setdefault(change.line_id, change)
+            results += _lines_assess_chunk(chunk, now=now, changes=latest)
+    return results
+
+
 def lines_assess(*, line_ids: list[int], now: datetime,
                  changes: dict[int, PromiseChange] | None = None) -> list[Assessment]:
     """Compare each open line's promise with what its customer was told; act on the gap."""
@@ -294,7 +391,12 @@ def lines_assess(*, line_ids: list[int], now: datetime,
 
 def _lines_assess_chunk(line_ids, *, now, changes) -> list[Assessment]:
     lines = list(OrderLine.objects.filter(id__in=line_ids, promise__isnull=False).select_related(
-        "order__region", "order__channel", "order__customer", "promise", "sku").order_by("pk"))
+        "order__customer", "promise").defer("promise__sources").order_by("pk"))
+    # Regions and channels are few: share one instance each instead of a join per line.
+    regions = {r.pk: r for r in Region.objects.all()}
+    channels = {c.pk: c for c in Channel.objects.filter(pk__in={line.order.channel_id for line in lines})}
+    for line in lines:
+        line.order.region, line.order.channel = regions[line.order.region_id], channels[line.order.channel_id]
     open_ids = [line.pk for line in lines if line.status in OrderLine.OPEN_STATUSES]
     sent = delay_notices_sent(open_ids)
     consents = express_consents(open_ids)
@@ -410,7 +512,7 @@ def _cause_text(promise, decision, change, unknown) -> str:
     what = "Ships" if decision.measures == "shipment" else "Delivery by"
     text = f"{what} {old} → {new}"
     if change is not None:
-        text += f" ({change.get_cause_display().lower()}"
+        text += f" ({CAUSE_LABELS.get(change.cause, change.cause).lower()}"
         text += f": {change.note})" if change.note else ")"
     return text
 
@@ -539,11 +641,12 @@ def consent_record(*, line: OrderLine, version: int, decision: str, channel: str
             recorded_at=now, recorded_by=user if getattr(user, "pk", None) else None, note=note,
             ip_address=ip_address,
         )
-        exceptions = _Exceptions([line.pk], now)
+        exceptions = _Exceptions([line.pk], now, user)
         if decision == DelayConsent.Decision.ACCEPT:
             how = consent.get_channel_display().lower()
             for kind in (Kind.DELAY_NOTICE_DUE, Kind.CONSENT_OVERDUE):
                 exceptions.resolve(line.pk, kind, f"Customer accepted the new date ({how})")
+            exceptions.flush()
             Promise.objects.filter(pk=line.pk).update(
                 communicated_ship_date=promise.ship_date, communicated_delivery_to=promise.delivery_to,
                 communicated_at=now)
@@ -559,6 +662,7 @@ def consent_record(*, line: OrderLine, version: int, decision: str, channel: str
                   else Cancellation.Reason.CUSTOMER_DECLINED_DELAY)
         for (line_id, _kind) in list(exceptions.open):
             exceptions.resolve(line_id, _kind, f"Customer cancelled ({consent.get_decision_display().lower()})")
+        exceptions.flush()
         cancellations = order_cancel(order=line.order, line_ids=[line.pk], reason=reason,
                                      initiated_by=Cancellation.Initiator.CUSTOMER, user=consent.recorded_by,
                                      note=note or f"Delay notice answer: {decision}", now=now)

@@ -202,3 +202,27 @@ def test_intake_queues_one_backorder_confirmation_for_the_backordered_lines(run_
     ship = order.lines.get().promise.ship_date
     assert "2 × " in message.body and f"ships by {ship:%B} {ship.day}, {ship.year}" in message.body
     assert message.subject == "Order W-1: your item is on backorder"
+
+
+def test_a_very_large_slip_can_run_the_workflow_right_after_the_re_promise_commits(settings):
+    # Given the inline limit set below the size of this slip
+    settings.BACKORDER_DESK = {**settings.BACKORDER_DESK, "WORKFLOW_INLINE_MAX_LINES": 0}
+    b = backorder_line("US", eta_days=14)
+    promised = b.promise.ship_date
+    slip(b, days=10)
+    # Then the same exception and notice follow in their own task, from the PromiseChange rows
+    exc = OrderException.objects.get(line=b.line, kind="delay_notice_due")
+    assert exc.due_by == promised and "purchase order changed" in exc.cause
+    assert delay_notice(b.line).status == Status.SENT and len(mail.outbox) == 1
+
+
+def test_a_drain_out_of_time_hands_the_rest_to_the_next_drain(django_capture_on_commit_callbacks):
+    from tests.factories.notifications import NoticeFactory
+
+    b = backorder_line("US", eta_days=14)
+    for _ in range(3):
+        NoticeFactory(line=b.line)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.notices_send_due(batch=1, seconds=0) == {"sent": 1}
+    assert len(callbacks) == 1 and Notice.objects.filter(status=Status.PENDING).count() == 2
+    assert services.notices_send_due() == {"sent": 2}
