@@ -242,7 +242,16 @@ def machine() -> dict:
         settings = dict(conn.execute(
             "SELECT name, current_setting(name) FROM pg_settings WHERE name IN "
             "('shared_buffers', 'work_mem', 'synchronous_commit', 'max_wal_size')").fetchall())
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        commit += " (+ uncommitted changes)" if dirty else ""
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
     return {
+        "commit": commit, "load_average": [round(x, 2) for x in load_average()],
         "nproc": os.cpu_count(), "mem_gib": round(mem_kb / 1024 / 1024, 1),
         "python": platform.python_version(), "postgres": version, "pg_settings": settings,
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),

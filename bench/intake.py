@@ -351,6 +351,7 @@ def main(argv=None) -> dict:
     duration = args.seconds or (5.0 if args.small else 20.0)
 
     banner(f"(c) intake: {args.clients} client processes for {duration:g} s, then pgbench")
+    machine_info = machine()  # before the run: the commit measured, the load on the machine
     setup: dict[str, float] = {}
     with timed("create + migrate database", setup):
         url = db_recreate(DB_NAME)
@@ -393,7 +394,7 @@ def main(argv=None) -> dict:
     print(f"  oversold stock pools {check['stock_oversold_pools']}, oversold PO lines {check['po_oversold_lines']}, "
           f"cap breaches {check['cap_qty_breaches']}, open lines without promise {check['open_lines_without_promise']}, "
           f"new lines beyond a cap horizon {check['new_lines_beyond_cap_horizon']}  -> {'OK' if ok else 'FAILED'}")
-    result = {"bench": "intake", "small": args.small, "machine": machine(), "counts": counts, "setup": setup,
+    result = {"bench": "intake", "small": args.small, "machine": machine_info, "counts": counts, "setup": setup,
               "run": run, "checks": check, "pgbench": pg, "ratio_to_pgbench": ratio, "saleor": SALEOR,
               "vs_saleor_many": run["orders_per_s"] / SALEOR["many_processes"], "correct": ok}
     result_emit(result)

@@ -63,6 +63,10 @@ def _row(what, figure, floor, ratio, target, verdict):
 
 def summary_print(results: dict[str, dict]) -> None:
     print("\n=== Summary ===")
+    for name, r in results.items():
+        m = r.get("machine", {})
+        print(f"{name}: commit {m.get('commit', '?')}, {m.get('nproc')} cores, {m.get('mem_gib')} GiB, "
+              f"PostgreSQL {m.get('postgres')}, load average at start {m.get('load_average')}, {m.get('date')}")
     print("| benchmark | figure | floor (same run) | ratio | target | verdict |")
     print("|---|---|---|---|---|---|")
     r = results.get("repromise")
