@@ -106,7 +106,7 @@ def notices_queue(*, requests: list[NoticeRequest], now: datetime | None = None)
                                status__in=(Status.PENDING, Status.HELD, Status.FAILED))
          .exclude(promise_version=Subquery(current))
          .update(status=Status.SUPERSEDED, last_error="superseded by a newer promise", updated_at=now))
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and len(rows) >= 200:  # else a plain INSERT is cheaper
         inserted = _notices_copy_insert(rows)
     else:
         Notice.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)

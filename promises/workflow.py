@@ -47,6 +47,7 @@ notices_withdrawn = Signal()
 
 UNKNOWN_REASON = "supplier_unconfirmed"
 CAUSE_LABELS = dict(PromiseChange.Cause.choices)
+COPY_MIN_ROWS = 200  # below this a plain bulk INSERT is cheaper than a temp table and COPY
 DELAY_NOTICE_KINDS = ("delay_notice", "renewed_delay_notice")
 
 
@@ -258,7 +259,7 @@ class _Exceptions:
             return
         for exc in new:
             exc.updated_at = self.now
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and len(new) >= COPY_MIN_ROWS:
             inserted = _exceptions_copy_insert(new)
         else:
             try:
