@@ -5,7 +5,6 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from inventory.exceptions import InvalidInput
 from inventory.models import SKU
@@ -48,22 +47,12 @@ def sku_upsert(*, code: str, name: str, **fields) -> tuple[SKU, bool]:
 # --- Orders: the partner's writes, each one transaction -----------------------------------------
 
 
-def _order_touch(order_id: int) -> None:
-    """Move the order's updated_at: its lines changed even when its status did not.
-
-    `updated_since` pulls rely on it (a second partial shipment leaves the status as it
-    was but changes what GET /orders/ shows).
-    """
-    Order.objects.filter(pk=order_id).update(updated_at=timezone.now())
-
-
 @transaction.atomic
 def order_cancel_by_partner(*, order: Order, line_ids: Iterable[int] | None, reason: str,
                             note: str = "") -> list[Cancellation]:
     """Cancel open units for a channel partner and record the refunds owed."""
     cancellations = order_cancel(order=order, line_ids=line_ids, reason=reason, note=note,
                                  initiated_by=Cancellation.Initiator.PARTNER)
-    _order_touch(order.pk)
     return cancellations
 
 
@@ -71,8 +60,6 @@ def order_cancel_by_partner(*, order: Order, line_ids: Iterable[int] | None, rea
 def shipment_record_by_partner(*, order: Order, lines: list[tuple[int, int]],
                                shipped_at: datetime | None = None, carrier: str = "",
                                tracking_number: str = "") -> Shipment:
-    """Record a partner's (a 3PL's) shipment of an order's lines."""
-    shipment = shipment_record(order=order, lines=lines, shipped_at=shipped_at, carrier=carrier,
-                               tracking_number=tracking_number)
-    _order_touch(order.pk)
-    return shipment
+    """Record a partner's (a 3PL's) shipment of an order's lines (moves the order's updated_at)."""
+    return shipment_record(order=order, lines=lines, shipped_at=shipped_at, carrier=carrier,
+                           tracking_number=tracking_number)

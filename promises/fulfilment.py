@@ -18,7 +18,11 @@ CENT = Decimal("0.01")
 
 
 def order_status_refresh(order: Order) -> str:
-    """Derive the order's status from its lines and save it when it changed."""
+    """Derive the order's status from its lines and save it (updated_at moves either way).
+
+    Called after a line changed, so the order counts as updated for partners' syncs even
+    when its status stays the same.
+    """
     lines = list(order.lines.all())
     shipped = sum(line.qty_shipped for line in lines)
     cancelled = sum(line.qty_cancelled for line in lines)
@@ -31,9 +35,8 @@ def order_status_refresh(order: Order) -> str:
         status = Order.Status.PARTIALLY_SHIPPED
     else:
         status = Order.Status.OPEN
-    if status != order.status:
-        order.status = status
-        order.save(update_fields=["status", "updated_at"])
+    order.status = status
+    order.save(update_fields=["status", "updated_at"])
     return status
 
 

@@ -80,9 +80,9 @@ def pools_load(*, pools: set[PoolKey] | None = None, sku_ids=None, today: date,
     if sku_ids is not None:
         stock = stock.filter(sku_id__in=sku_ids)
     states: dict[PoolKey, PoolState] = {}
-    for sku_id, wh_id, on_hand, safety, lead, beyond in stock.values_list(
-        "sku_id", "warehouse_id", "on_hand", "sku__safety_stock", "sku__lead_time_days",
-        "sku__sell_beyond_supply",
+    for sku_id, wh_id, wh_code, on_hand, safety, lead, beyond in stock.values_list(
+        "sku_id", "warehouse_id", "warehouse__code", "on_hand", "sku__safety_stock",
+        "sku__lead_time_days", "sku__sell_beyond_supply",
     ).iterator(chunk_size=5000):
         key = (sku_id, wh_id)
         if pools is not None and key not in pools:
@@ -90,7 +90,7 @@ def pools_load(*, pools: set[PoolKey] | None = None, sku_ids=None, today: date,
         state = PoolState(sku_id, wh_id, PoolPolicy(lead_time_days=lead, sell_beyond_supply=beyond))
         usable = on_hand - safety
         if usable > 0:
-            state.supply.append(Supply("stock", "stock", "", usable, STOCK_DATE))
+            state.supply.append(Supply("stock", "stock", wh_code, usable, STOCK_DATE))
         states[key] = state
     _missing_pools_add(states, pools, today)
     _po_supply_add(states, sku_ids, today)

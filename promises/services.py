@@ -190,7 +190,7 @@ def pools_repromise(states: dict[PoolKey, PoolState], *, cause: str, now: dateti
     allocated = pools_allocate(states, now=now) if allocated is None else allocated
     transits = {rid: transit_calendar_for(r) for rid, r in regions_by_id().items()}
     result = RepromiseResult(pools=len(states))
-    rows, statuses, changes = [], [], []
+    rows, statuses, changes, touched = [], [], [], set()
     for key, assignments in allocated.items():
         state = states[key]
         result.lines += len(state.lines)
@@ -201,6 +201,7 @@ def pools_repromise(states: dict[PoolKey, PoolState], *, cause: str, now: dateti
             if row is None:
                 continue
             rows.append(row)
+            touched.add(line.order_id)
             status = line_status(line.demand.qty, row[6], a.confirmed)
             if status != line.status:
                 statuses.append((status, a.line_id))
@@ -208,7 +209,7 @@ def pools_repromise(states: dict[PoolKey, PoolState], *, cause: str, now: dateti
                                     note=note, now=now, version=row[11])
             if change is not None:
                 changes.append(change)
-    promises_write(rows, statuses, changes)
+    promises_write(rows, statuses, changes, touched_orders=touched)
     result.written = len(rows)
     result.changes = changes
     if changes:
@@ -274,7 +275,7 @@ def promise_change(line: OpenLine, a: engine.Assignment, *, cause, po_line_id, u
 # --- Writing --------------------------------------------------------------------------------
 
 
-def promises_write(rows, statuses, changes) -> None:
+def promises_write(rows, statuses, changes, *, touched_orders=()) -> None:
     """Upsert promise rows, update line statuses and insert promise changes, in bulk.
 
     On PostgreSQL each goes through COPY into a temporary table and one set-based statement
@@ -301,9 +302,18 @@ def promises_write(rows, statuses, changes) -> None:
             _changes_copy(changes)
         else:
             PromiseChange.objects.bulk_create(changes, batch_size=2000)
-        order_ids = sorted({c.order_id for c in changes})
-        for start in range(0, len(order_ids), 5000):
-            Order.objects.filter(id__in=order_ids[start:start + 5000]).update(updated_at=timezone.now())
+    # Any order whose promises moved, in date, sources or status, shows up in updated_since pulls.
+    order_ids = sorted(set(touched_orders) | {c.order_id for c in changes})
+    if order_ids:
+        at = timezone.now()
+        with connection.cursor() as cursor:
+            if postgres:
+                _copy_into_temp(cursor, "tmp_touched_order", "(id bigint)", ((i,) for i in order_ids))
+                cursor.execute(f"UPDATE {Order._meta.db_table} AS o SET updated_at = %s "
+                               f"FROM tmp_touched_order t WHERE o.id = t.id", [at])
+            else:
+                for start in range(0, len(order_ids), 5000):
+                    Order.objects.filter(id__in=order_ids[start:start + 5000]).update(updated_at=at)
 
 
 CHANGE_COLUMNS = ("line_id", "order_id", "old_ship_date", "new_ship_date", "old_confirmed",

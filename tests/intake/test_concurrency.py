@@ -57,7 +57,7 @@ def test_sixteen_clients_racing_for_the_last_units_never_oversell():
     refused = [r for r in results if isinstance(r, BusinessRefusal)]
     assert len(accepted) == 5 and len(refused) == CLIENTS - 5, results
     assert {r.code for r in refused} == {"no_supply"}
-    assert units_promised_per_source() == {("stock", ""): 5}
+    assert units_promised_per_source() == {("stock", "US-EAST"): 5}
     assert Order.objects.count() == 5
 
 

@@ -77,3 +77,17 @@ def test_repromise_command_all_and_by_sku(capsys):
     assert "1 open lines" in capsys.readouterr().out
     call_command("repromise", "--sku", sku.code)
     assert "0 promises changed" in capsys.readouterr().out
+
+
+def test_a_second_partial_shipment_moves_the_order_for_partners_syncs():
+    from promises.fulfilment import shipment_record
+
+    sku, _, _ = us_pool(on_hand=5)
+    order, _ = place(sku, qty=3)
+    line = order.lines.get()
+    shipment_record(order=order, lines=[(line.id, 1)])
+    order.refresh_from_db()
+    first = order.updated_at
+    shipment_record(order=order, lines=[(line.id, 1)])
+    order.refresh_from_db()
+    assert order.status == "partially_shipped" and order.updated_at > first
