@@ -236,7 +236,9 @@ def notice_send(*, notice_id: int, now: datetime | None = None, mail_connection=
         if notice is None:
             return "locked"
         if notice.status not in RETRYABLE:
-            return notice.status
+            # Another worker already has it (sending) or finished it (sent, superseded...):
+            # say so, never "sent", so callers count each e-mail once.
+            return f"already_{notice.status}"
         if notice.next_attempt_at is not None and notice.next_attempt_at > now:
             return "not_due"
         if notice.status == Status.FAILED and notice.next_attempt_at is None:
