@@ -158,7 +158,7 @@ def _sku_pick(rng) -> int:
 # --- Clients ----------------------------------------------------------------------------------
 
 
-def client_run(index: int, url: str, ready, start, duration: float, out) -> None:
+def client_run(index: int, url: str, ready, start, duration: float, out, tag: str = "") -> None:
     """One client process: set Django up, wait for the start, place orders until the deadline."""
     django_setup(url)
     from inventory.exceptions import BusinessRefusal, InvalidInput
@@ -194,7 +194,7 @@ def client_run(index: int, url: str, ready, start, duration: float, out) -> None
         for _ in range(rng.choice((1, 1, 2, 3))):
             skus.add(_sku_pick(rng))
         data = OrderInput(
-            external_id=f"I{index:02d}-{n:06d}", channel=code, region=region, currency=currency[region],
+            external_id=f"I{tag}{index:02d}-{n:06d}", channel=code, region=region, currency=currency[region],
             customer=CustomerInput(email=f"c{index}.{n % 300}@bench.example.com", name=f"Client {index}"),
             lines=tuple(LineInput(sku=f"S-{s:04d}", qty=rng.choice((1, 1, 2)), unit_price=Decimal("19.00"))
                         for s in sorted(skus)),
@@ -217,10 +217,10 @@ def client_run(index: int, url: str, ready, start, duration: float, out) -> None
              "refusals": dict(refusals), "errors": dict(errors), "latencies": latencies})
 
 
-def clients_run(url: str, clients: int, duration: float) -> dict:
+def clients_run(url: str, clients: int, duration: float, tag: str = "") -> dict:
     ctx = mp.get_context("spawn")
     start, ready, out = ctx.Event(), ctx.Queue(), ctx.Queue()
-    procs = [ctx.Process(target=client_run, args=(i, url, ready, start, duration, out))
+    procs = [ctx.Process(target=client_run, args=(i, url, ready, start, duration, out, tag))
              for i in range(clients)]
     for p in procs:
         p.start()
@@ -369,6 +369,11 @@ def main(argv=None) -> dict:
     vacuum_analyze(url)
     connection.close()
 
+    with timed("intake, 1 process (the single-process figure)", setup):
+        single = clients_run(url, 1, duration / 2, tag="S")
+    print(f"    1 process: {single['created']:,} orders in {single['window_s']:.1f} s = "
+          f"{single['orders_per_s']:.1f} orders/s ({single['attempts_per_s']:.1f} attempts/s, "
+          f"p50 {single['latency']['p50'] * 1000:.1f} ms)" if single["latency"] else "    1 process: no orders")
     with timed(f"intake, {args.clients} processes", setup):
         run = clients_run(url, args.clients, duration)
     with timed("checks (oversell, caps)", setup):
@@ -395,7 +400,7 @@ def main(argv=None) -> dict:
           f"cap breaches {check['cap_qty_breaches']}, open lines without promise {check['open_lines_without_promise']}, "
           f"new lines beyond a cap horizon {check['new_lines_beyond_cap_horizon']}  -> {'OK' if ok else 'FAILED'}")
     result = {"bench": "intake", "small": args.small, "machine": machine_info, "counts": counts, "setup": setup,
-              "run": run, "checks": check, "pgbench": pg, "ratio_to_pgbench": ratio, "saleor": SALEOR,
+              "run": run, "single_process": single, "checks": check, "pgbench": pg, "ratio_to_pgbench": ratio, "saleor": SALEOR,
               "vs_saleor_many": run["orders_per_s"] / SALEOR["many_processes"], "correct": ok}
     result_emit(result)
     return result
