@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from inventory.models import (
     SKU,
+    BackorderCap,
     Channel,
     PurchaseOrder,
     PurchaseOrderLine,
@@ -23,7 +24,13 @@ from inventory.models import (
     Supplier,
     Warehouse,
 )
-from orders.models import Customer, Order, OrderLine, Shipment, ShipmentLine
+from inventory.services import po_update, receipt_record
+from orders.models import Cancellation, Customer, Order, OrderLine, Shipment, ShipmentLine
+from promises.fulfilment import order_cancel
+from promises.models import Promise
+from promises.selectors import pools_load
+from promises.services import pools_allocate, promises_recompute_dirty
+from promises.workflow import lines_assess
 
 
 @dataclass(frozen=True)
@@ -280,15 +287,13 @@ def demo_book_finish(*, seed=42, today=None, lively=True) -> dict:
     With `lively`, one PO also slips after the promises were communicated, so the
     exception queue and the promise-change feed have something to show.
     """
-    from inventory.models import BackorderCap
-    from inventory.services import po_update, receipt_record
-    from promises.services import (
-        promises_recompute_dirty,
-    )
-
     rng = random.Random(seed + 1)
     today = today or timezone.localdate()
     counts = {}
+    # Lines sold beyond confirmed supply carry estimates: they belong in the exception queue.
+    estimates = list(Promise.objects.filter(confirmed=False, line__status__in=OrderLine.OPEN_STATUSES)
+                     .values_list("line_id", flat=True))
+    lines_assess(line_ids=estimates, now=timezone.now())
     skus = list(SKU.objects.filter(backorder_allowed=True, preorder=False).order_by("id")[:3])
     channels = {c.code: c for c in Channel.objects.all()}
     regions = {r.code: r for r in Region.objects.all()}
@@ -330,9 +335,6 @@ def demo_replenish(*, seed=42, today=None) -> int:
     Computed with the engine in memory before any promise is written, so the first
     promises customers see already count on them (no change, no notice).
     """
-    from promises.selectors import pools_load
-    from promises.services import pools_allocate
-
     rng = random.Random(seed + 2)
     today = today or timezone.localdate()
     states = pools_load(today=today)
@@ -365,9 +367,6 @@ def demo_replenish(*, seed=42, today=None) -> int:
 
 
 def _demo_cancellations(rng, open_orders) -> int:
-    from orders.models import Cancellation
-    from promises.fulfilment import order_cancel
-
     cancelled = 0
     for order in rng.sample(open_orders, k=min(len(open_orders), max(3, len(open_orders) // 40))):
         reason = rng.choice([Cancellation.Reason.CUSTOMER_REQUEST, Cancellation.Reason.OUT_OF_STOCK,

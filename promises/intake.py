@@ -28,6 +28,7 @@ from promises.labels import promise_label
 from promises.models import PromiseChange
 from promises.selectors import STOCK_DATE, OpenLine, open_backorder_qty, pools_load
 from promises.services import pools_allocate, pools_repromise, promises_mark_communicated
+from promises.workflow import lines_assess
 
 #: Sent inside the intake transaction once an order and its promises are written
 #: (kwargs: order, lines). The notices app queues the backorder confirmation from it.
@@ -301,6 +302,10 @@ def _order_place_locked(data, channel, region, skus, now):
                     note=f"order {channel.code}#{data.external_id}")
     # The customer saw these promises at checkout: they are what was communicated.
     promises_mark_communicated(line_ids=[line.id for line in lines], at=now)
+    # An estimate accepted beyond confirmed supply goes to the exception queue at once.
+    estimates = [line.id for line in lines if not by_line[line.id].confirmed]
+    if estimates:
+        lines_assess(line_ids=estimates, now=now)
     order_placed.send(sender=Order, order=order, lines=lines)
     return order, True
 

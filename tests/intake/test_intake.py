@@ -202,3 +202,13 @@ def test_placed_promises_count_as_communicated():
     promise = Promise.objects.get(line__order=order)
     assert promise.communicated_ship_date == promise.ship_date
     assert promise.communicated_delivery_to == promise.delivery_to
+
+
+def test_an_order_accepted_on_an_estimate_lands_in_the_exception_queue_without_a_notice():
+    from promises.models import OrderException
+
+    sku, _, _ = us_pool(on_hand=0, po_qty=0, sell_beyond_supply=True)
+    order, _ = place(sku)
+    exception = OrderException.objects.get(line__order=order)
+    assert exception.kind == OrderException.Kind.NO_CONFIRMED_SUPPLY
+    assert exception.status == OrderException.Status.OPEN
