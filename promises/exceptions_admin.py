@@ -114,7 +114,7 @@ class CreditForm(NoteForm):
 @admin.register(OrderException)
 class OrderExceptionAdmin(SimpleHistoryAdmin):
     list_display = ("due", "kind", "status", "order_link", "sku", "customer_email", "region", "channel",
-                    "notice_state", "cancel_on", "owner", "cause")
+                    "notice_state", "cancel_on", "owner", "cause_short")
     list_display_links = ("due", "kind")
     list_filter = (DueFilter, QueueStatusFilter, "kind", "region", "channel", AssignedFilter)
     list_select_related = ("order__customer", "order__channel", "line__sku", "region", "channel", "owner")
@@ -154,6 +154,13 @@ class OrderExceptionAdmin(SimpleHistoryAdmin):
         if obj.status in OPEN and obj.due_by == timezone.localdate():
             return format_html('<strong style="color:#a15c00">{} (today)</strong>', obj.due_by)
         return obj.due_by
+
+    @admin.display(description="Cause")
+    def cause_short(self, obj):
+        # The full cause (old → new date, PO, who) is on the change page and in the tooltip.
+        if len(obj.cause) <= 60:
+            return obj.cause
+        return format_html('<span title="{}">{}…</span>', obj.cause, obj.cause[:58])
 
     @admin.display(description="Order", ordering="order__external_id")
     def order_link(self, obj):
