@@ -203,6 +203,18 @@ BACKORDER_DESK = {
     "HOLD_NOTICES_REGIONS": env.list("HOLD_NOTICES_REGIONS", default=[]),
     "NIGHTLY_REPROMISE_HOUR": env.int("NIGHTLY_REPROMISE_HOUR", default=2),
     "LINK_MAX_AGE_DAYS": env.int("LINK_MAX_AGE_DAYS", default=30),
+    # The brand's name in notices and on the consent page.
+    "SHOP_NAME": env.str("SHOP_NAME", default="Backorder Desk"),
+    # Notice outbox (docs/notices.md): tries before an agent must retry, how long one drain
+    # task may send, when a notice left in `sending` counts as stuck.
+    "NOTICE_MAX_ATTEMPTS": env.int("NOTICE_MAX_ATTEMPTS", default=8),
+    "NOTICE_DRAIN_SECONDS": env.int("NOTICE_DRAIN_SECONDS", default=240),
+    "NOTICE_STUCK_MINUTES": env.int("NOTICE_STUCK_MINUTES", default=15),
+    # US 16 CFR 435.2(c)(5): cancel lines past T with no notice sent (False: leave to agents).
+    "PAST_DUE_AUTO_CANCEL": env.bool("PAST_DUE_AUTO_CANCEL", default=True),
+    # Slips touching more lines than this are assessed in their own task after the
+    # re-promise commits (None: always inside the re-promise transaction).
+    "WORKFLOW_INLINE_MAX_LINES": env.int("WORKFLOW_INLINE_MAX_LINES", default=None),
 }
 
 # --- Partner API ---
