@@ -1,0 +1,104 @@
+"""The regional workflow: slipped promises become exceptions with legal deadlines.
+
+A slip is judged by the region's policy (promises/policies, rules in
+shared/REGIONAL_RULES.md): the US measures shipment (16 CFR 435), the EU and UK delivery
+(Directive 2011/83/EU art. 18, CRA 2015 s.28). The workflow raises, updates and resolves
+OrderException rows, records consents and cancels lines through promises.fulfilment.
+
+promises never imports notifications. When the customer must be told something the
+workflow sends `notice_requested` inside its transaction; the notifications app writes
+the outbox row there and answers with the notice's state ("held", "queued", ...). When a
+notice went out, notifications calls `notice_delivered` back.
+
+The package: `facts` (what the database says of a slip), `assessment` (re-promised lines
+judged), `exceptions_store` (the bulk writer of exception rows), `notices` (the signals and
+notice requests), `consent`, `closing`, `sweeps` (scheduled jobs) and `actions` (the
+exception queue admin). Callers import from here: `from promises.workflow import X`.
+"""
+
+import logging
+
+from promises.regional import regional_policy
+from promises.workflow.actions import (
+    exception_alternative_offer,
+    exception_assign,
+    exception_cancel_refund,
+    exception_consent_record,
+    exception_goodwill_credit,
+    exception_notice_send_now,
+    exception_split_ship,
+)
+from promises.workflow.assessment import (
+    CAUSE_LABELS,
+    Assessment,
+    lines_assess,
+    promise_changes_assess,
+    recorded_changes_assess,
+)
+from promises.workflow.closing import line_closed
+from promises.workflow.consent import ConsentResult, cancellation_notices_request, consent_record
+from promises.workflow.exceptions_store import COPY_MIN_ROWS, Kind, Status
+from promises.workflow.facts import (
+    UNKNOWN_REASON,
+    announced_for,
+    decision_context,
+    delay_notices_sent,
+    express_consents,
+    measured,
+    region_today,
+    slip_facts,
+)
+from promises.workflow.notices import (
+    DELAY_NOTICE_KINDS,
+    NoticeRequest,
+    notice_delivered,
+    notice_requested,
+    notices_request,
+    notices_withdrawn,
+)
+from promises.workflow.refusals import LineClosed, OfferSuperseded
+from promises.workflow.sweeps import consent_deadlines_enforce, past_due_sweep, slips_sweep
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "CAUSE_LABELS",
+    "COPY_MIN_ROWS",
+    "DELAY_NOTICE_KINDS",
+    "UNKNOWN_REASON",
+    "Assessment",
+    "ConsentResult",
+    "Kind",
+    "LineClosed",
+    "NoticeRequest",
+    "OfferSuperseded",
+    "Status",
+    "announced_for",
+    "cancellation_notices_request",
+    "consent_deadlines_enforce",
+    "consent_record",
+    "decision_context",
+    "delay_notices_sent",
+    "exception_alternative_offer",
+    "exception_assign",
+    "exception_cancel_refund",
+    "exception_consent_record",
+    "exception_goodwill_credit",
+    "exception_notice_send_now",
+    "exception_split_ship",
+    "express_consents",
+    "line_closed",
+    "lines_assess",
+    "measured",
+    "notice_delivered",
+    "notice_requested",
+    "notices_request",
+    "notices_withdrawn",
+    "past_due_sweep",
+    "promise_changes_assess",
+    "recorded_changes_assess",
+    "region_today",
+    "regional_policy",  # notifications.services reads workflow.regional_policy
+    "slip_facts",
+    "slips_sweep",
+]

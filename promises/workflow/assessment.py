@@ -1,0 +1,230 @@
+"""Re-promising: assess the lines whose promise moved against what their customer was told."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from inventory.models import BackorderCap, Channel, Region
+from orders.models import OrderLine
+from promises.models import OrderException, PromiseChange
+from promises.policies import RegionalPolicy, SlipDecision
+from promises.regional import regional_policy
+from promises.workflow.exceptions_store import Kind, _Exceptions
+from promises.workflow.facts import (
+    announced_for,
+    decision_context,
+    delay_notices_sent,
+    express_consents,
+    measured,
+    region_today,
+    slip_facts,
+)
+from promises.workflow.notices import (
+    DELAY_NOTICE_KINDS,
+    NoticeRequest,
+    notices_request,
+    notices_withdrawn,
+)
+
+CAUSE_LABELS = dict(PromiseChange.Cause.choices)
+
+
+@dataclass
+class Assessment:
+    line_id: int
+    outcome: str  # "slip", "past_due", "earlier", "back_on_time", "unchanged", "closed"
+    decision: SlipDecision | None = None
+
+
+def promise_changes_assess(*, changes: list[PromiseChange], now: datetime) -> list[Assessment]:
+    """Run the regional workflow for the lines whose promise changed (inside their transaction)."""
+    by_line = {}
+    for change in changes:
+        by_line[change.line_id] = change  # the last change of a line wins
+    return lines_assess(line_ids=list(by_line), now=now, changes=by_line)
+
+
+def recorded_changes_assess(*, line_ids: list[int], now: datetime | None = None) -> list[Assessment]:
+    """Assess lines after their re-promise committed, from their latest PromiseChange rows.
+
+    The deferred form of promise_changes_assess, for very large slips (see
+    WORKFLOW_INLINE_MAX_LINES in docs/notices.md): one transaction per chunk of lines.
+    """
+    now = now or timezone.now()
+    results: list[Assessment] = []
+    for start in range(0, len(line_ids), 2000):
+        chunk = line_ids[start:start + 2000]
+        with transaction.atomic():
+            latest: dict[int, PromiseChange] = {}
+            for change in PromiseChange.objects.filter(line_id__in=chunk).order_by("line_id", "-at", "-id"):
+                latest.setdefault(change.line_id, change)
+            results += _lines_assess_chunk(chunk, now=now, changes=latest)
+    return results
+
+
+def lines_assess(*, line_ids: list[int], now: datetime,
+                 changes: dict[int, PromiseChange] | None = None) -> list[Assessment]:
+    """Compare each open line's promise with what its customer was told; act on the gap."""
+    changes = changes or {}
+    results: list[Assessment] = []
+    for start in range(0, len(line_ids), 2000):
+        chunk = line_ids[start:start + 2000]
+        results += _lines_assess_chunk(chunk, now=now, changes=changes)
+    return results
+
+
+def _lines_assess_chunk(line_ids, *, now, changes) -> list[Assessment]:
+    lines = list(OrderLine.objects.filter(id__in=line_ids, promise__isnull=False).select_related(
+        "order__customer", "promise").defer("promise__sources").order_by("pk"))
+    # Regions and channels are few: share one instance each instead of a join per line.
+    regions = {r.pk: r for r in Region.objects.all()}
+    channels = {c.pk: c for c in Channel.objects.filter(pk__in={line.order.channel_id for line in lines})}
+    for line in lines:
+        line.order.region, line.order.channel = regions[line.order.region_id], channels[line.order.channel_id]
+    open_ids = [line.pk for line in lines if line.status in OrderLine.OPEN_STATUSES]
+    sent = delay_notices_sent(open_ids)
+    consents = express_consents(open_ids)
+    caps = _promise_caps()
+    exceptions = _Exceptions(open_ids, now)
+    policies: dict[str, RegionalPolicy] = {}
+    requests: list[NoticeRequest] = []
+    pending_states: list[tuple[OrderException, str]] = []
+    withdrawn: list[int] = []
+    results = []
+    for line in lines:
+        if line.status not in OrderLine.OPEN_STATUSES:
+            results.append(Assessment(line.pk, "closed"))
+            continue
+        region = line.order.region
+        policy = policies.get(region.code) or policies.setdefault(region.code, regional_policy(region.code))
+        result, request = _line_assess(
+            line, line.promise, policy, exceptions, today=region_today(region, now),
+            change=changes.get(line.pk), sent=sent.get(line.pk, 0),
+            consented=(line.pk, line.promise.version) in consents, caps=caps,
+        )
+        results.append(result)
+        if result.outcome in ("earlier", "back_on_time", "past_due"):
+            withdrawn.append(line.pk)
+        if request is not None:
+            requests.append(request)
+            exc = exceptions.get(line.pk, Kind.DELAY_NOTICE_DUE)
+            if exc is not None and request.kind in DELAY_NOTICE_KINDS:
+                pending_states.append((exc, request.key))
+    if withdrawn:
+        notices_withdrawn.send(sender=NoticeRequest, line_ids=withdrawn, kinds=list(DELAY_NOTICE_KINDS)
+                               + ["earlier_date"], now=now)
+    states = notices_request(requests, now=now)
+    for exc, key in pending_states:
+        state = states.get(key, "")
+        if state and exc.notice_state != state:
+            exceptions.set_field(exc, notice_state=state)
+    exceptions.flush()
+    return results
+
+
+def _line_assess(line, promise, policy, exceptions: _Exceptions, *, today, change, sent, consented,
+                 caps) -> tuple[Assessment, NoticeRequest | None]:
+    unknown = not promise.confirmed
+    estimate_facts = slip_facts(line=line, promise=promise, today=today, delay_notices_sent=sent,
+                                express_consent=consented, unknown=False)
+    promised, _default = policy.promised_date(estimate_facts)
+    new, communicated = measured(policy, promise)
+    became_unconfirmed = change is not None and change.old_confirmed and not change.new_confirmed
+    _guarantee_and_caps(line, promise, exceptions, today=today, promised=promised, caps=caps)
+    if unknown:
+        exceptions.raise_(line, Kind.NO_CONFIRMED_SUPPLY, due_by=max(promised, today),
+                          cause=f"No confirmed supply: estimate only ({promise.ship_date})",
+                          promise_version=promise.version)
+    else:
+        exceptions.resolve(line.pk, Kind.NO_CONFIRMED_SUPPLY, "Supply confirmed")
+
+    if new > promised or became_unconfirmed:
+        facts = slip_facts(line=line, promise=promise, today=today, delay_notices_sent=sent,
+                           express_consent=consented)
+        decision = policy.decide(facts)
+        return _slip_raise(line, promise, policy, decision, exceptions, today=today, unknown=unknown,
+                           change=change)
+
+    # No slip past what the customer was told: the cause of a delay exception went away.
+    exceptions.resolve(line.pk, Kind.DELAY_NOTICE_DUE,
+                       "Promise back on or before the date the customer was told")
+    consent_exc = exceptions.get(line.pk, Kind.CONSENT_OVERDUE)
+    if consent_exc is not None and consent_exc.promised_date and new <= consent_exc.promised_date:
+        exceptions.resolve(line.pk, Kind.CONSENT_OVERDUE, "Promise back on the original date")
+    if communicated is not None and new < communicated and promise.confirmed:
+        request = NoticeRequest(
+            kind="earlier_date", order=line.order, line=line, version=promise.version,
+            announced=announced_for(line, promise),
+            context={"measures": policy.measures, "old_date": communicated.isoformat(),
+                     "new_date": new.isoformat(), "region": policy.region},
+        )
+        return Assessment(line.pk, "earlier"), request
+    return Assessment(line.pk, "back_on_time" if communicated is not None else "unchanged"), None
+
+
+def _slip_raise(line, promise, policy, decision: SlipDecision, exceptions: _Exceptions, *, today,
+                unknown, change) -> tuple[Assessment, NoticeRequest | None]:
+    why = _cause_text(promise, decision, change, unknown)
+    fields = {
+        "promise_version": promise.version, "notice_kind": decision.notice_kind,
+        "promised_date": decision.promised_date, "revised_date": decision.revised_date,
+        "cancel_on": decision.cancel_on,
+        "express_consent_required": decision.express_consent_required,
+        "citations": "; ".join(decision.citations)[:300],
+    }
+    if policy.region == "US" and decision.notice_overdue:
+        # 16 CFR 435.2(b)(1): a notice after T counts as none; (c)(5) treats the order as
+        # cancelled. The past-due sweep cancels it and refunds; no late delay notice goes out.
+        exceptions.resolve(line.pk, Kind.DELAY_NOTICE_DUE, "T passed before a notice went out")
+        exceptions.raise_(line, Kind.PAST_DUE, due_by=today,
+                          cause=f"{why}; T {decision.promised_date} passed without a delay notice "
+                                "(16 CFR 435.2(c)(5))", **fields)
+        return Assessment(line.pk, "past_due", decision), None
+    exceptions.raise_(line, Kind.DELAY_NOTICE_DUE, due_by=decision.notice_due_by, cause=why,
+                      notified_at=None, **fields)
+    request = NoticeRequest(
+        kind=decision.notice_kind, order=line.order, line=line, version=promise.version,
+        announced=announced_for(line, promise),
+        context=decision_context(decision, policy=policy, promise=promise, line=line, unknown=unknown),
+    )
+    return Assessment(line.pk, "slip", decision), request
+
+
+def _cause_text(promise, decision, change, unknown) -> str:
+    old = decision.promised_date
+    new = "unknown (no confirmed supply)" if unknown else decision.revised_date
+    what = "Ships" if decision.measures == "shipment" else "Delivery by"
+    text = f"{what} {old} → {new}"
+    if change is not None:
+        text += f" ({CAUSE_LABELS.get(change.cause, change.cause).lower()}"
+        text += f": {change.note})" if change.note else ")"
+    return text
+
+
+def _promise_caps() -> list[tuple]:
+    return list(BackorderCap.objects.filter(active=True, max_promise_days__isnull=False).values_list(
+        "id", "sku_id", "channel_id", "region_id", "max_promise_days"))
+
+
+def _guarantee_and_caps(line, promise, exceptions: _Exceptions, *, today, promised, caps) -> None:
+    if promise.guarantee_broken:
+        exceptions.raise_(line, Kind.SUPPLIER_SLIP, due_by=max(promised, today),
+                          cause=f"{promise.strategy} guarantee broken: supply fell below what the line held",
+                          promise_version=promise.version)
+    else:
+        exceptions.resolve(line.pk, Kind.SUPPLIER_SLIP, "Guarantee kept again")
+    order = line.order
+    breach = next((cap for cap in caps
+                   if cap[1] in (None, line.sku_id) and cap[2] in (None, order.channel_id)
+                   and cap[3] in (None, order.region_id)
+                   and promise.ship_date > today + timedelta(days=cap[4])), None)
+    if breach is not None:
+        exceptions.raise_(line, Kind.CAP_BREACH, due_by=today,
+                          cause=f"Ships {promise.ship_date}, beyond cap #{breach[0]}'s "
+                                f"{breach[4]}-day horizon", promise_version=promise.version)
+    else:
+        exceptions.resolve(line.pk, Kind.CAP_BREACH, "Promise within every cap's horizon")

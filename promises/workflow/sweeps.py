@@ -1,0 +1,173 @@
+"""Scheduled sweeps: US consent deadlines, past-due lines, and slips no exception covers yet."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from orders.models import Cancellation, Order, OrderLine
+from promises.fulfilment import order_cancel
+from promises.models import DelayConsent, OrderException, Promise
+from promises.workflow.assessment import Assessment, lines_assess
+from promises.workflow.closing import _exception_close, line_closed
+from promises.workflow.consent import cancellation_notices_request
+from promises.workflow.exceptions_store import Kind, _Exceptions
+from promises.workflow.facts import region_today
+
+
+def _line_cancel_locked(exc_id: int, *, kinds, today_check, reason: str, resolution: str,
+                        now: datetime, also_raise: str | None = None) -> list[Cancellation] | None:
+    """Cancel an exception's line by the rules, once, whatever the number of workers.
+
+    The order row is claimed with SKIP LOCKED (another worker has it: skip), then the
+    exception row is locked and re-read: a worker that comes second sees it resolved.
+    """
+    with transaction.atomic():
+        order_id = OrderException.objects.filter(pk=exc_id).values_list("order_id", flat=True).first()
+        if order_id is None:
+            return None
+        if Order.objects.select_for_update(skip_locked=True).filter(pk=order_id).first() is None:
+            return None
+        exc = (OrderException.objects.select_for_update(of=("self",))
+               .select_related("line__order__region", "line__order__channel", "line__order__customer")
+               .filter(pk=exc_id, kind__in=kinds, status__in=OrderException.OPEN_STATUSES).first())
+        if exc is None or not today_check(exc):
+            return None
+        line = exc.line
+        if line.status not in OrderLine.OPEN_STATUSES:
+            line_closed(line_id=line.pk, status=line.status, now=now)
+            return None
+        if exc.kind == Kind.CONSENT_OVERDUE and DelayConsent.objects.filter(
+                line=line, promise_version__gte=exc.promise_version or 0,
+                decision=DelayConsent.Decision.ACCEPT).exists():
+            _exception_close(exc, "Customer consented", now)
+            return None
+        cancellations = order_cancel(order=line.order, line_ids=[line.pk], reason=reason,
+                                     initiated_by=Cancellation.Initiator.SYSTEM, now=now)
+        refund_due_by = cancellations[0].refund_due_by
+        _exception_close(exc, f"{resolution}; refund due by {refund_due_by}", now)
+        if also_raise:
+            batch = _Exceptions([line.pk], now)
+            resolved = batch.raise_(line, also_raise, due_by=refund_due_by, cause=exc.cause,
+                                    promise_version=exc.promise_version, promised_date=exc.promised_date,
+                                    citations="16 CFR 435.2(c)(5); 16 CFR 435.1(b), (d)")
+            batch.flush()
+            _exception_close(resolved, f"{resolution}; refund due by {refund_due_by}", now)
+        version = getattr(getattr(line, "promise", None), "version", None)
+        cancellation_notices_request(line, cancellations, version=version, now=now)
+        return cancellations
+
+
+def consent_deadlines_enforce(*, now: datetime | None = None, today: date | None = None) -> list[int]:
+    """US: cancel lines whose express-consent deadline passed without consent; return their ids.
+
+    16 CFR 435.2(b)(1)(iii), (c)(2) (T + 30 days) and (c)(3) (the revised date of a
+    renewed notice). The refund is due in 7 working days (435.1(b), (d)).
+    """
+    now = now or timezone.now()
+    cancelled = []
+    candidates = OrderException.objects.filter(
+        kind=Kind.CONSENT_OVERDUE, status__in=OrderException.OPEN_STATUSES, region__code="US",
+        cancel_on__isnull=False,
+    ).select_related("region").order_by("due_by", "pk")
+    for exc in candidates:
+        day = today or region_today(exc.region, now)
+        if exc.cancel_on >= day:
+            continue
+        done = _line_cancel_locked(
+            exc.pk, kinds=[Kind.CONSENT_OVERDUE], today_check=lambda e, day=day: e.cancel_on < day,
+            reason=Cancellation.Reason.NO_CONSENT, now=now,
+            resolution=f"Cancelled: no express consent by {exc.cancel_on} (16 CFR 435.2(c)(2)/(3))",
+        )
+        if done:
+            cancelled.append(exc.line_id)
+    return cancelled
+
+
+def past_due_sweep(*, now: datetime | None = None, today: date | None = None) -> list[int]:
+    """Handle lines whose date passed unshipped without a notice; return the US lines cancelled.
+
+    US, 16 CFR 435.2(c)(5): no delay notice by T means the order counts as cancelled; the
+    line is cancelled and refunded (7 working days). EU/UK: a delivery date the customer was
+    told passed: a past-due exception asks an agent to contact the customer, who may set an
+    additional period or end the contract (art. 18(2), CRA s.28); the product ends nothing.
+    """
+    now = now or timezone.now()
+    cancelled = []
+    if not settings.BACKORDER_DESK.get("PAST_DUE_AUTO_CANCEL", True):
+        _delivery_past_due_raise(now=now, today=today)
+        return cancelled
+    us = OrderException.objects.filter(
+        region__code="US", status__in=OrderException.OPEN_STATUSES,
+    ).filter(
+        Q(kind=Kind.PAST_DUE) | Q(kind=Kind.DELAY_NOTICE_DUE, notified_at__isnull=True)
+    ).select_related("region").order_by("due_by", "pk")
+    for exc in us:
+        day = today or region_today(exc.region, now)
+        if exc.kind == Kind.DELAY_NOTICE_DUE and exc.due_by >= day:
+            continue
+
+        def due(e, day=day):
+            return e.kind == Kind.PAST_DUE or (e.notified_at is None and e.due_by < day)
+
+        done = _line_cancel_locked(
+            exc.pk, kinds=[Kind.PAST_DUE, Kind.DELAY_NOTICE_DUE], today_check=due,
+            reason=Cancellation.Reason.PAST_DUE, now=now,
+            resolution="Cancelled: no delay notice by the promised date (16 CFR 435.2(c)(5))",
+            also_raise=Kind.PAST_DUE if exc.kind == Kind.DELAY_NOTICE_DUE else None,
+        )
+        if done:
+            cancelled.append(exc.line_id)
+    _delivery_past_due_raise(now=now, today=today)
+    return cancelled
+
+
+def _delivery_past_due_raise(*, now: datetime, today: date | None) -> None:
+    promises = (Promise.objects.filter(line__status__in=OrderLine.OPEN_STATUSES,
+                                       line__order__region__code__in=["EU", "UK"],
+                                       communicated_delivery_to__lt=today or timezone.localdate(now))
+                .exclude(Exists(OrderException.objects.filter(
+                    line=OuterRef("line"), kind=Kind.PAST_DUE, status__in=OrderException.OPEN_STATUSES)))
+                .values_list("line_id", flat=True))
+    ids = list(promises[:5000])
+    for start in range(0, len(ids), 500):
+        with transaction.atomic():
+            chunk = ids[start:start + 500]
+            lines = OrderLine.objects.filter(pk__in=chunk).select_related("order__region", "promise")
+            batch = _Exceptions(chunk, now)
+            for line in lines:
+                day = today or region_today(line.order.region, now)
+                told = line.promise.communicated_delivery_to
+                if told >= day or batch.get(line.pk, Kind.PAST_DUE):
+                    continue
+                batch.raise_(line, Kind.PAST_DUE, due_by=day,
+                             cause=f"Delivery by {told} passed; the customer may set an additional "
+                                   "period or end the contract",
+                             promise_version=line.promise.version, promised_date=told,
+                             citations="Directive 2011/83/EU Art. 18(2)" if line.order.region.code == "EU"
+                             else "CRA 2015 s.28(6)-(8)")
+            batch.flush()
+
+
+def slips_sweep(*, now: datetime | None = None) -> list[Assessment]:
+    """Re-assess open lines promised later than what their customer was told, with no
+    exception for their current promise: no slip goes unnoticed, and a revised date about to
+    be missed gets its renewed notice (16 CFR 435.2(b)(2)) even if a signal was lost."""
+    now = now or timezone.now()
+    covered = OrderException.objects.filter(
+        line=OuterRef("line"), kind__in=[Kind.DELAY_NOTICE_DUE, Kind.PAST_DUE, Kind.CONSENT_OVERDUE],
+        promise_version=OuterRef("version"))
+    slipped = (Promise.objects.filter(line__status__in=OrderLine.OPEN_STATUSES)
+               .filter(Q(line__order__region__code="US", ship_date__gt=F("communicated_ship_date"))
+                       | (~Q(line__order__region__code="US") & Q(delivery_to__gt=F("communicated_delivery_to"))))
+               .exclude(Exists(covered)).values_list("line_id", flat=True).order_by("line_id"))
+    results = []
+    ids = list(slipped[:20000])
+    for start in range(0, len(ids), 500):
+        with transaction.atomic():
+            results += lines_assess(line_ids=ids[start:start + 500], now=now)
+    return results
