@@ -293,7 +293,8 @@ def demo_book_finish(*, seed=42, today=None, lively=True) -> dict:
     # Lines sold beyond confirmed supply carry estimates: they belong in the exception queue.
     estimates = list(Promise.objects.filter(confirmed=False, line__status__in=OrderLine.OPEN_STATUSES)
                      .values_list("line_id", flat=True))
-    lines_assess(line_ids=estimates, now=timezone.now())
+    with transaction.atomic():  # the workflow locks the exceptions it writes
+        lines_assess(line_ids=estimates, now=timezone.now())
     skus = list(SKU.objects.filter(backorder_allowed=True, preorder=False).order_by("id")[:3])
     channels = {c.code: c for c in Channel.objects.all()}
     regions = {r.code: r for r in Region.objects.all()}
