@@ -117,16 +117,19 @@ class ShipCalendar:
 
         Processing starts on the first business day on or after the later of the order day
         (cut-off applied) and the supply date; the line ships handling_days business days
-        later. A date already past (the line is late) becomes the first business day on or
-        after today: re-promising an unshipped line never moves it earlier than it can go,
-        and never pushes a line still within its handling time.
+        later. A date already past (the line is late) becomes the next pick batch: the first
+        business day on or after today, or after tomorrow once today's cut-off has passed.
+        Re-promising an unshipped line never moves it earlier than it can go, and never
+        pushes a line still within its handling time.
         """
         order_day = self.order_day(placed_at)
         start = self.next_business_day_on_or_after(max(order_day, supply_date or order_day))
         ship = self.add_business_days(start, self.handling_days)
-        today = self.local_date(now)
-        if ship < today:
-            ship = self.next_business_day_on_or_after(today)
+        # A late line goes with the next pick batch: today before the cut-off, else the next
+        # business day (the cut-off applies to now as it does to a new order).
+        floor = self.next_business_day_on_or_after(self.order_day(now))
+        if ship < floor:
+            ship = floor
         return ship
 
 

@@ -177,3 +177,11 @@ def test_naive_datetimes_are_rejected():
         US_EAST.ship_date(
             supply_date=None, placed_at=datetime(2026, 3, 3, 9), now=datetime.now(UTC)
         )
+
+
+def test_late_line_after_the_cut_off_ships_the_next_business_day():
+    # Given a late line whose stock arrived long ago, re-promised on Fri 6 March after 17:00
+    placed = datetime(2026, 2, 2, 9, 0, tzinfo=NEW_YORK)
+    after_cutoff = datetime(2026, 3, 6, 17, 5, tzinfo=NEW_YORK)
+    # Then today's batch is gone: it ships Monday
+    assert US_EAST.ship_date(supply_date=None, placed_at=placed, now=after_cutoff) == date(2026, 3, 9)
