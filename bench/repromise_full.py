@@ -304,7 +304,9 @@ class Phases:
         self.wrap(services, "pools_allocate", "engine")
         self.wrap(services, "promises_write", "write")
         self.wrap(services, "_promises_copy_upsert", "write: promises COPY + upsert")
-        self.wrap(PromiseChange.objects, "bulk_create", "write: PromiseChange bulk_create")
+        self.wrap(PromiseChange.objects, "bulk_create", "write: promise changes")
+        if hasattr(services, "_changes_copy"):
+            self.wrap(services, "_changes_copy", "write: promise changes")
         self.wrap(services.promises_changed, "send", "workflow")
 
     def take(self) -> dict[str, float]:
@@ -328,9 +330,9 @@ def breakdown(total: float, p: dict[str, float]) -> dict[str, float]:
         "promise rows (compare, build, changes)": repromise - engine - write - p.get("workflow", 0.0),
         "write": write,
         "  of which promises COPY + upsert": p.get("write: promises COPY + upsert", 0.0),
-        "  of which PromiseChange bulk_create": p.get("write: PromiseChange bulk_create", 0.0),
-        "  of which statuses + orders.updated_at": write - p.get("write: promises COPY + upsert", 0)
-        - p.get("write: PromiseChange bulk_create", 0),
+        "  of which PromiseChange rows": p.get("write: promise changes", 0.0),
+        "  of which line statuses + orders.updated_at": write - p.get("write: promises COPY + upsert", 0)
+        - p.get("write: promise changes", 0),
         "workflow (promises_changed receivers)": p.get("workflow", 0.0),
         "locks, marks, commit (deferred FK checks)": total - load - repromise,
     }
