@@ -212,9 +212,11 @@ BACKORDER_DESK = {
     "NOTICE_STUCK_MINUTES": env.int("NOTICE_STUCK_MINUTES", default=15),
     # US 16 CFR 435.2(c)(5): cancel lines past T with no notice sent (False: leave to agents).
     "PAST_DUE_AUTO_CANCEL": env.bool("PAST_DUE_AUTO_CANCEL", default=True),
-    # Slips touching more lines than this are assessed in their own task after the
-    # re-promise commits (None: always inside the re-promise transaction).
-    "WORKFLOW_INLINE_MAX_LINES": env.int("WORKFLOW_INLINE_MAX_LINES", default=None),
+    # Slips touching more lines than this are assessed in their own task right after the
+    # re-promise commits, so a big slip's promises are visible at once; the slip sweep
+    # (every 15 min) catches a follow-up task that was lost. Set it very high to keep
+    # every assessment inside the re-promise transaction.
+    "WORKFLOW_INLINE_MAX_LINES": env.int("WORKFLOW_INLINE_MAX_LINES", default=1000),
 }
 
 # --- Partner API ---

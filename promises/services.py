@@ -146,7 +146,7 @@ def _pool_lock(sku_id: int, warehouse_id: int, *, skip_locked: bool = False) -> 
 
 
 def promises_recompute_all(*, cause: str = Cause.NIGHTLY, sku_ids=None, now: datetime | None = None,
-                           chunk_skus: int = 500, note: str = "") -> RepromiseResult:
+                           chunk_skus: int = 5000, note: str = "") -> RepromiseResult:
     """Re-promise every pool (or those of sku_ids), a chunk of SKUs per transaction.
 
     Each chunk locks its stock rows in primary-key order, the order intake also uses, so
@@ -278,9 +278,9 @@ def promise_change(line: OpenLine, a: engine.Assignment, *, cause, po_line_id, u
 def promises_write(rows, statuses, changes, *, touched_orders=()) -> None:
     """Upsert promise rows, update line statuses and insert promise changes, in bulk.
 
-    On PostgreSQL each goes through COPY into a temporary table and one set-based statement
-    (measured: executemany and bulk_create of a few hundred thousand rows took tens of
-    seconds where COPY takes a few).
+    On PostgreSQL promises and changes go through COPY and statuses through one set-based
+    UPDATE (measured: executemany and bulk_create of a few hundred thousand rows took tens
+    of seconds where these take a few).
     """
     postgres = connection.vendor == "postgresql"
     if rows:
@@ -292,9 +292,13 @@ def promises_write(rows, statuses, changes, *, touched_orders=()) -> None:
         table = OrderLine._meta.db_table
         with connection.cursor() as cursor:
             if postgres:
-                _copy_into_temp(cursor, "tmp_line_status", "(status varchar(12), id bigint)", statuses)
-                cursor.execute(f"UPDATE {table} AS l SET status = t.status FROM tmp_line_status t "
-                               f"WHERE l.id = t.id")
+                # Arrays, not a temporary table: PostgreSQL has no statistics on a fresh temp
+                # table and hash-joined all order lines for each chunk (measured: 1.1 s vs 0.4 s).
+                cursor.execute(
+                    f"UPDATE {table} AS l SET status = t.status FROM "
+                    f"(SELECT unnest(%s::varchar[]) AS status, unnest(%s::bigint[]) AS id) t "
+                    f"WHERE l.id = t.id",
+                    [[status for status, _ in statuses], [line_id for _, line_id in statuses]])
             else:
                 cursor.executemany(f"UPDATE {table} SET status = %s WHERE id = %s", statuses)
     if changes:
@@ -308,9 +312,8 @@ def promises_write(rows, statuses, changes, *, touched_orders=()) -> None:
         at = timezone.now()
         with connection.cursor() as cursor:
             if postgres:
-                _copy_into_temp(cursor, "tmp_touched_order", "(id bigint)", ((i,) for i in order_ids))
-                cursor.execute(f"UPDATE {Order._meta.db_table} AS o SET updated_at = %s "
-                               f"FROM tmp_touched_order t WHERE o.id = t.id", [at])
+                cursor.execute(f"UPDATE {Order._meta.db_table} SET updated_at = %s WHERE id = ANY(%s)",
+                               [at, order_ids])
             else:
                 for start in range(0, len(order_ids), 5000):
                     Order.objects.filter(id__in=order_ids[start:start + 5000]).update(updated_at=at)
@@ -326,14 +329,6 @@ def _changes_copy(changes) -> None:
                 f"COPY {PromiseChange._meta.db_table} ({', '.join(CHANGE_COLUMNS)}) FROM STDIN") as copy:
             for c in changes:
                 copy.write_row(tuple(getattr(c, name) for name in CHANGE_COLUMNS))
-
-
-def _copy_into_temp(cursor, name: str, columns: str, rows) -> None:
-    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} {columns} ON COMMIT DELETE ROWS")
-    cursor.execute(f"TRUNCATE {name}")
-    with cursor.cursor.copy(f"COPY {name} FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 def _upsert_sql(source: str) -> str:
