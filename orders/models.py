@@ -85,9 +85,6 @@ class OrderLineQuerySet(models.QuerySet):
         """Lines with units left to ship: neither fully shipped nor cancelled."""
         return self.filter(status__in=OrderLine.OPEN_STATUSES)
 
-    def in_pool(self, sku_id, warehouse_id):
-        return self.filter(sku_id=sku_id, warehouse_id=warehouse_id)
-
 
 class OrderLine(models.Model):
     class Status(models.TextChoices):

@@ -67,8 +67,8 @@ PROMISE_FIELDS = (
 )
 
 
-def pools_load(*, pools: set[PoolKey] | None = None, sku_ids=None, today: date,
-               with_demand: bool = True) -> dict[PoolKey, PoolState]:
+def pools_load(*, pools: set[PoolKey] | None = None, sku_ids=None,
+               today: date) -> dict[PoolKey, PoolState]:
     """Return the state of the given pools (or of every pool with stock rows when None).
 
     Four queries whatever the number of pools: stock with the SKU policy, open PO lines,
@@ -97,8 +97,7 @@ def pools_load(*, pools: set[PoolKey] | None = None, sku_ids=None, today: date,
         states[key] = state
     _missing_pools_add(states, pools, today)
     _po_supply_add(states, sku_ids, today, rows)
-    if with_demand:
-        _demand_add(states, sku_ids, rows)
+    _demand_add(states, sku_ids, rows)
     return states
 
 
@@ -176,15 +175,6 @@ def _demand_add(states, sku_ids, rows):
             ),
             order_id=order_id, region_id=region_id, status=status, current=promise,
         ))
-
-
-def pool_keys_for_skus(sku_ids) -> set[PoolKey]:
-    """Return the pools of these SKUs: every warehouse with stock, inbound POs or open lines."""
-    keys = set(StockLevel.objects.filter(sku_id__in=sku_ids).values_list("sku_id", "warehouse_id"))
-    keys |= set(OrderLine.objects.open().filter(sku_id__in=sku_ids).values_list("sku_id", "warehouse_id"))
-    keys |= set(PurchaseOrderLine.objects.filter(sku_id__in=sku_ids).values_list(
-        "sku_id", "purchase_order__warehouse_id"))
-    return keys
 
 
 def warehouses_by_id() -> dict[int, Warehouse]:

@@ -12,9 +12,10 @@ from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
 
-from inventory.models import SKU, PurchaseOrderLine, StockLevel
+from inventory.models import SKU, StockLevel
 from orders.models import Order, OrderLine
 from promises import engine
+from promises.bulk import copy_into_temp
 from promises.calendars import ship_calendar_for, transit_calendar_for
 from promises.models import DirtyPool, Promise, PromiseChange
 from promises.queue import enqueue_on_commit
@@ -82,11 +83,6 @@ def pools_mark_dirty(*, pools: Iterable[PoolKey], cause: str, po_line_id: int | 
                     [sku_id, warehouse_id, cause, po_line_id, user_id, note[:200], now],
                 )
     enqueue_on_commit("promises.tasks.repromise_dirty_pools")
-
-
-def po_line_pools(po_line_ids) -> set[PoolKey]:
-    return set(PurchaseOrderLine.objects.filter(id__in=po_line_ids).values_list(
-        "sku_id", "purchase_order__warehouse_id"))
 
 
 # --- Recomputing ----------------------------------------------------------------------------
@@ -339,18 +335,11 @@ def _upsert_sql(source: str) -> str:
 
 
 def _promises_copy_upsert(rows) -> None:
-    table = Promise._meta.db_table
     cols = ", ".join(PROMISE_COLUMNS)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS tmp_promise_write "
-            f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-        )
-        cursor.execute("TRUNCATE tmp_promise_write")
-        with cursor.cursor.copy(f"COPY tmp_promise_write ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row[:7] + (json.dumps(row[7]),) + row[8:])
-        cursor.execute(_upsert_sql(f"SELECT {cols} FROM tmp_promise_write WHERE true"))
+        temp = copy_into_temp(cursor, table=Promise._meta.db_table, columns=cols, rows=(
+            row[:7] + (json.dumps(row[7]),) + row[8:] for row in rows))
+        cursor.execute(_upsert_sql(f"SELECT {cols} FROM {temp} WHERE true"))
 
 
 def _promises_executemany_upsert(rows) -> None:
