@@ -36,6 +36,7 @@ from notifications.locales import locale_for
 from notifications.models import Notice
 from orders.models import OrderLine
 from promises import workflow
+from promises.bulk import copy_into_temp
 from promises.models import Promise
 from promises.queue import enqueue_on_commit
 from promises.workflow import NoticeRequest
@@ -139,17 +140,14 @@ def _notices_copy_insert(rows: list[Notice]) -> set[str]:
     table = Notice._meta.db_table
     cols = ", ".join(f.column for f in _INSERT_COLUMNS)
     json_fields = {f.attname for f in _INSERT_COLUMNS if f.get_internal_type() == "JSONField"}
+    for row in rows:
+        row.updated_at = row.created_at
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS tmp_notice_write ON COMMIT DELETE ROWS "
-                       f"AS SELECT {cols} FROM {table} WITH NO DATA")
-        cursor.execute("TRUNCATE tmp_notice_write")
-        with cursor.cursor.copy(f"COPY tmp_notice_write ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                row.updated_at = row.created_at
-                copy.write_row([json.dumps(getattr(row, f.attname), cls=DjangoJSONEncoder)
-                                if f.attname in json_fields else getattr(row, f.attname)
-                                for f in _INSERT_COLUMNS])
-        cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM tmp_notice_write "
+        temp = copy_into_temp(cursor, table=table, columns=cols, rows=(
+            [json.dumps(getattr(row, f.attname), cls=DjangoJSONEncoder)
+             if f.attname in json_fields else getattr(row, f.attname) for f in _INSERT_COLUMNS]
+            for row in rows))
+        cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {temp} "
                        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key")
         return {key for (key,) in cursor.fetchall()}
 

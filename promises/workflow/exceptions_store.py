@@ -8,6 +8,7 @@ from datetime import date, datetime
 from django.db import IntegrityError, connection, transaction
 
 from orders.models import OrderLine
+from promises.bulk import copy_into_temp
 from promises.models import OrderException
 
 Kind = OrderException.Kind
@@ -118,13 +119,9 @@ def _exceptions_copy_insert(new: list[OrderException]) -> list[OrderException]:
     table = OrderException._meta.db_table
     cols = ", ".join(f.column for f in _INSERT_COLUMNS)
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS tmp_exception_write ON COMMIT DELETE ROWS "
-                       f"AS SELECT {cols} FROM {table} WITH NO DATA")
-        cursor.execute("TRUNCATE tmp_exception_write")
-        with cursor.cursor.copy(f"COPY tmp_exception_write ({cols}) FROM STDIN") as copy:
-            for exc in new:
-                copy.write_row([getattr(exc, f.attname) for f in _INSERT_COLUMNS])
-        cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM tmp_exception_write "
+        temp = copy_into_temp(cursor, table=table, columns=cols, rows=(
+            [getattr(exc, f.attname) for f in _INSERT_COLUMNS] for exc in new))
+        cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {temp} "
                        "ON CONFLICT DO NOTHING RETURNING id, line_id, kind")
         ids = {(line_id, kind): pk for pk, line_id, kind in cursor.fetchall()}
     inserted = []
