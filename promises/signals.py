@@ -45,15 +45,24 @@ def _remember(instance, fields):
     instance._stored = type(instance).objects.filter(pk=instance.pk).values(*fields).first()
 
 
+#: The fields whose stored values each receiver below compares with the saved ones.
+WATCHED = {PurchaseOrder: PO_FIELDS, PurchaseOrderLine: PO_LINE_FIELDS, StockLevel: ("on_hand",),
+           SKU: SKU_FIELDS, OrderLine: ORDER_LINE_FIELDS}
+
+
+def fields_remember(sender, instance, raw=False, **kwargs):
+    """Keep the stored values of the watched fields on the instance about to be saved."""
+    if not raw:
+        _remember(instance, WATCHED[sender])
+
+
+for _model in WATCHED:
+    pre_save.connect(fields_remember, sender=_model, dispatch_uid=f"promises.remember.{_model.__name__}")
+
+
 def _changed(instance, fields) -> bool:
     stored = getattr(instance, "_stored", None)
     return stored is None or any(stored[f] != getattr(instance, f) for f in fields)
-
-
-@receiver(pre_save, sender=PurchaseOrder)
-def po_remember(sender, instance, raw=False, **kwargs):
-    if not raw:
-        _remember(instance, PO_FIELDS)
 
 
 @receiver(post_save, sender=PurchaseOrder)
@@ -66,12 +75,6 @@ def po_changed(sender, instance, created, raw=False, **kwargs):
         pools = {(sku_id, instance.warehouse_id), (sku_id, stored["warehouse_id"])}
         pools_mark_dirty(pools=pools, cause=Cause.PO_CHANGE, po_line_id=line_id, user_id=user_id,
                          note=f"{instance.number}: {_what_changed(stored, instance, PO_FIELDS)}")
-
-
-@receiver(pre_save, sender=PurchaseOrderLine)
-def po_line_remember(sender, instance, raw=False, **kwargs):
-    if not raw:
-        _remember(instance, PO_LINE_FIELDS)
 
 
 @receiver(post_save, sender=PurchaseOrderLine)
@@ -105,24 +108,12 @@ def receipt_recorded(sender, instance, created, raw=False, **kwargs):
                      note=f"{instance.qty} received on {line.purchase_order.number}")
 
 
-@receiver(pre_save, sender=StockLevel)
-def stock_remember(sender, instance, raw=False, **kwargs):
-    if not raw:
-        _remember(instance, ("on_hand",))
-
-
 @receiver(post_save, sender=StockLevel)
 def stock_changed(sender, instance, created, raw=False, **kwargs):
     if raw or (created and instance.on_hand == 0) or not _changed(instance, ("on_hand",)):
         return
     pools_mark_dirty(pools={(instance.sku_id, instance.warehouse_id)}, cause=Cause.STOCK_ADJUSTMENT,
                      user_id=_request_user_id(), note=f"on hand now {instance.on_hand}")
-
-
-@receiver(pre_save, sender=SKU)
-def sku_remember(sender, instance, raw=False, **kwargs):
-    if not raw:
-        _remember(instance, SKU_FIELDS)
 
 
 @receiver(post_save, sender=SKU)
@@ -143,12 +134,6 @@ def cap_changed(sender, instance, raw=False, **kwargs):
     pools = set(StockLevel.objects.filter(sku_id=instance.sku_id).values_list("sku_id", "warehouse_id"))
     pools_mark_dirty(pools=pools, cause=Cause.CAP_CHANGE, user_id=_request_user_id(),
                      note=str(instance))
-
-
-@receiver(pre_save, sender=OrderLine)
-def order_line_remember(sender, instance, raw=False, **kwargs):
-    if not raw:
-        _remember(instance, ORDER_LINE_FIELDS)
 
 
 @receiver(post_save, sender=OrderLine)
