@@ -29,16 +29,16 @@ demo: install
 		else $(PY) manage.py seed_demo; fi
 	$(PY) manage.py setup_schedules
 	$(PY) manage.py demo_logins
-	@echo "Starting the django-q2 worker and the web server on http://127.0.0.1:$(PORT)/admin/ (Ctrl-C stops both)."
+	@echo "Starting the django-q2 workers and the web server on http://127.0.0.1:$(PORT)/admin/ (Ctrl-C stops them)."
 	@trap 'kill 0' EXIT INT TERM; \
-		$(PY) manage.py qcluster & \
+		$(PY) manage.py workers & \
 		$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 serve: install
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 worker: install
-	$(PY) manage.py qcluster
+	$(PY) manage.py workers
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

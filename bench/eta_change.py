@@ -5,8 +5,9 @@ US channels, win and redistribute), all covered by PO-ETA-1 (6,000 units); the P
 9 more SKUs with 100 open lines each, so one save marks 10 pools. Everything is promised
 first and marked as communicated to the customers.
 
-A django-q2 cluster (`manage.py qcluster`, 2 workers, Redis broker on a dedicated Redis
-database and a cluster name of its own) runs against the bench database. Then N times:
+Two django-q2 clusters (`manage.py workers`: the main one with 2 workers, the notices one
+with 1; Redis broker on a dedicated Redis database, cluster names of their own) run against
+the bench database. Then N times:
   - inventory.services.po_update(po=..., eta=...) in a transaction, alternating the ETA
     by 7 days so every promise of the pool moves;
   - the commit time is taken by an on_commit hook registered before the app's own hooks;
@@ -139,10 +140,11 @@ def dataset_load(url: str, now, hot_lines: int) -> dict:
 
 
 class Worker:
-    """`manage.py qcluster` in a session of its own, stopped by its process group id."""
+    """`manage.py workers` (the main and the notices qcluster) in a session of its own,
+    stopped by its process group id."""
 
     def __init__(self, url: str, cluster: str, log_path: Path):
-        self.env = bench_env(url, REDIS_URL=redis_url(), Q_CLUSTER_NAME=cluster, LOG_LEVEL="INFO",
+        self.env = bench_env(url, REDIS_URL=redis_url(), Q_NAME=cluster, LOG_LEVEL="INFO",
                              EMAIL_URL=EMAIL_URL)
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
@@ -150,7 +152,7 @@ class Worker:
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([PYTHON, "manage.py", "qcluster"], cwd=ROOT, env=self.env,
+        self.proc = subprocess.Popen([PYTHON, "manage.py", "workers"], cwd=ROOT, env=self.env,
                                      stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def stop(self) -> None:
@@ -267,7 +269,7 @@ class Poller:
         from django_q.models import Task
 
         r = redis.Redis.from_url(redis_url())
-        queue_key = f"django_q:{cluster}:q"
+        queue_keys = [f"django_q:{cluster}:q", f"django_q:{cluster}-notices:q"]
         probes = [(Task._meta.db_table, "stopped")]
         try:
             probes.append((apps.get_model("notifications", "Notice")._meta.db_table, "updated_at"))
@@ -278,7 +280,7 @@ class Poller:
         started = time.perf_counter()
         last, quiet_since = None, time.perf_counter()
         while time.perf_counter() - started < timeout:
-            busy = self.dirty() or r.llen(queue_key)
+            busy = self.dirty() or sum(r.llen(key) for key in queue_keys)
             state = self.conn.execute(sql).fetchone()
             if busy or state != last:
                 last, quiet_since = state, time.perf_counter()
@@ -390,8 +392,8 @@ def main(argv=None) -> dict:
     setup: dict[str, float] = {}
     with timed("create + migrate database", setup):
         url = db_recreate(DB_NAME)
-        migrate(url, REDIS_URL=redis_url(), Q_CLUSTER_NAME=cluster)
-    django_setup(url, REDIS_URL=redis_url(), Q_CLUSTER_NAME=cluster, EMAIL_URL=EMAIL_URL)
+        migrate(url, REDIS_URL=redis_url(), Q_NAME=cluster)
+    django_setup(url, REDIS_URL=redis_url(), Q_NAME=cluster, EMAIL_URL=EMAIL_URL)
     from django.contrib.auth import get_user_model
     from django.test import Client
     from django.utils import timezone
@@ -416,7 +418,7 @@ def main(argv=None) -> dict:
     worker = Worker(url, cluster, ROOT / "bench" / "out" / "eta_worker.log")
     service, admin = [], []
     try:
-        with timed("start qcluster, first task done", setup):
+        with timed("start the workers, first task done", setup):
             worker.start()
             worker_wait_ready()
         exceptions_before = poller.exceptions()

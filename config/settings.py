@@ -131,9 +131,15 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Backorder Desk <orde
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Background work: django-q2 on Redis when REDIS_URL is set, else on its ORM broker.
+# Two clusters share the broker: the main one re-promises (and runs the schedules), the
+# notices one sends customer notices and runs the regional workflow's follow-up tasks, so
+# a re-promise never waits behind a long notice drain. `manage.py workers` starts both;
+# NOTICES_CLUSTER="" puts everything on the main cluster (one `qcluster` is then enough).
 REDIS_URL = env.str("REDIS_URL", default="")
+Q_NAME = env.str("Q_NAME", default="backorder-desk")
+NOTICES_CLUSTER = env.str("NOTICES_CLUSTER", default=f"{Q_NAME}-notices")
 Q_CLUSTER = {
-    "name": env.str("Q_CLUSTER_NAME", default="backorder-desk"),
+    "name": Q_NAME,
     "workers": env.int("Q_WORKERS", default=2),
     "timeout": 600,
     "retry": 720,
@@ -146,6 +152,9 @@ Q_CLUSTER = {
     "save_limit": 1000,
     "ack_failures": True,
 }
+if NOTICES_CLUSTER:
+    # django-q2 applies these to a qcluster started with Q_CLUSTER_NAME=<NOTICES_CLUSTER>.
+    Q_CLUSTER["ALT_CLUSTERS"] = {NOTICES_CLUSTER: {"workers": env.int("Q_NOTICES_WORKERS", default=1)}}
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:

@@ -4,8 +4,22 @@ This is the one place that calls `async_task`: a task enqueued before commit cou
 against rows it cannot see yet, or for a transaction that later rolls back.
 """
 
+from django.conf import settings
 from django.db import connection, transaction
 from django_q.tasks import async_task
+
+#: Task modules that run on the notices cluster (settings.NOTICES_CLUSTER) when there is one.
+NOTICES_TASK_PREFIX = "notifications."
+
+
+def cluster_for(func: str) -> str | None:
+    """Return the django-q2 cluster that runs `func` (None: the main cluster).
+
+    Customer notices and the regional workflow's follow-up tasks have a cluster of their
+    own, so a drain sending thousands of notices never delays a re-promise.
+    """
+    name = getattr(settings, "NOTICES_CLUSTER", "")
+    return name if name and func.startswith(NOTICES_TASK_PREFIX) else None
 
 
 def enqueue_on_commit(func: str, *args, dedupe: bool = True, **kwargs) -> None:
@@ -23,6 +37,10 @@ def enqueue_on_commit(func: str, *args, dedupe: bool = True, **kwargs) -> None:
         if any(getattr(entry[1], "task_key", None) == key and not entry[1].sent
                for entry in connection.run_on_commit):
             return
+
+    cluster = cluster_for(func)
+    if cluster:
+        kwargs = {**kwargs, "cluster": cluster}
 
     def send():
         send.sent = True

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.utils import timezone
 from django_q.models import Schedule
 
+from promises.queue import cluster_for
+
 # name -> (task, schedule type, minutes for MINUTES, run at hour for DAILY)
 JOBS = {
     "nightly re-promise": ("promises.tasks.repromise_all", Schedule.DAILY, None, "NIGHTLY"),
@@ -41,6 +43,6 @@ def schedules_setup(jobs: dict | None = None) -> list[str]:
         Schedule.objects.update_or_create(
             name=name,
             defaults={"func": func, "schedule_type": kind, "minutes": minutes, "next_run": next_run,
-                      "repeats": -1},
+                      "repeats": -1, "cluster": cluster_for(func)},
         )
     return list(jobs)

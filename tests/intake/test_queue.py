@@ -35,3 +35,30 @@ def test_nothing_is_enqueued_before_commit(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         enqueue_on_commit("promises.tasks.repromise_dirty_pools")
     assert len(callbacks) == 1 and not OrmQ.objects.exists()
+
+
+def test_notice_tasks_go_to_the_notices_cluster_and_repromises_to_the_main_one(
+        monkeypatch, settings, django_capture_on_commit_callbacks):
+    import promises.queue as queue
+
+    sent = []
+    monkeypatch.setattr(queue, "async_task", lambda func, *args, **kwargs: sent.append((func, kwargs)))
+    settings.NOTICES_CLUSTER = "desk-notices"
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            enqueue_on_commit("promises.tasks.repromise_dirty_pools")
+            enqueue_on_commit("notifications.tasks.notices_send_due")
+    assert sent == [("promises.tasks.repromise_dirty_pools", {}),
+                    ("notifications.tasks.notices_send_due", {"cluster": "desk-notices"})]
+
+
+def test_without_a_notices_cluster_everything_runs_on_the_main_one(
+        monkeypatch, settings, django_capture_on_commit_callbacks):
+    import promises.queue as queue
+
+    sent = []
+    monkeypatch.setattr(queue, "async_task", lambda func, *args, **kwargs: sent.append((func, kwargs)))
+    settings.NOTICES_CLUSTER = ""
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue_on_commit("notifications.tasks.notices_send_due")
+    assert sent == [("notifications.tasks.notices_send_due", {})]

@@ -18,6 +18,16 @@ def test_the_notice_jobs_are_collected_and_scheduled():
     assert Schedule.objects.filter(func="notifications.tasks.notices_send_due", minutes=1).exists()
 
 
+def test_notice_jobs_run_on_the_notices_cluster_and_repromising_on_the_main_one(settings):
+    settings.NOTICES_CLUSTER = "desk-notices"
+    schedules_setup()
+    clusters = dict(Schedule.objects.values_list("func", "cluster"))
+    assert clusters["notifications.tasks.notices_send_due"] == "desk-notices"
+    assert clusters["notifications.tasks.past_due_sweep"] == "desk-notices"
+    assert clusters["promises.tasks.repromise_all"] is None
+    assert clusters["promises.tasks.repromise_dirty_pools"] is None
+
+
 def test_every_job_runs_on_an_empty_book():
     assert tasks.notices_send_due() == {}
     assert tasks.consent_deadlines_enforce(today="2027-01-04") == {"cancelled": 0}
