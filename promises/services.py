@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -88,57 +88,93 @@ def pools_mark_dirty(*, pools: Iterable[PoolKey], cause: str, po_line_id: int | 
 # --- Recomputing ----------------------------------------------------------------------------
 
 
-def promises_recompute_dirty(*, now: datetime | None = None, max_passes: int = 10) -> RepromiseResult:
-    """Re-promise every dirty pool, one transaction per pool; safe with many workers at once.
+#: Dirty pools claimed per transaction: one load, one engine run, one write and one workflow
+#: pass for all of them (a PO change marks one pool per line), few enough to keep the locks
+#: short for intake on those SKUs.
+DIRTY_POOLS_PER_TRANSACTION = 100
 
-    A worker claims a pool by locking its stock row with SKIP LOCKED, so two workers never
-    recompute the same pool at once. A worker that dies mid-pool rolls back: the old
-    promises stay and the pool stays dirty. The mark is cleared only if no newer mark
+
+def promises_recompute_dirty(*, now: datetime | None = None, max_passes: int = 10) -> RepromiseResult:
+    """Re-promise every dirty pool, a batch of pools per transaction; safe with many workers.
+
+    A worker claims pools by locking their stock rows with SKIP LOCKED, so two workers never
+    recompute the same pool at once. A worker that dies mid-batch rolls back: the old
+    promises stay and the pools stay dirty. A mark is cleared only if no newer mark
     arrived meanwhile (its generation is unchanged).
     """
     result = RepromiseResult()
     for _ in range(max_passes):
-        batch = list(DirtyPool.objects.order_by("marked_at", "id").values_list("id", flat=True)[:500])
+        batch = list(DirtyPool.objects.order_by("marked_at", "id").values_list("id", flat=True)
+                     [:DIRTY_POOLS_PER_TRANSACTION])
         if not batch:
             break
-        progressed = False
-        for dirty_id in batch:
-            pool_result = _dirty_pool_repromise(dirty_id, now=now or timezone.now())
-            if pool_result is not None:
-                progressed = True
-                result.add(pool_result)
-        if not progressed:
+        batch_result = _dirty_pools_repromise_isolated(batch, now=now or timezone.now())
+        if batch_result is None:
             time.sleep(0.2)  # the pools left are held by other workers or intake
+            continue
+        result.add(batch_result)
     return result
 
 
-def _dirty_pool_repromise(dirty_id: int, *, now: datetime) -> RepromiseResult | None:
+def _dirty_pools_repromise_isolated(dirty_ids: list[int], *, now: datetime) -> RepromiseResult | None:
+    """Re-promise a batch; if it fails, retry its pools one by one so one bad pool (logged,
+    left dirty) does not hold back the others."""
+    try:
+        return _dirty_pools_repromise(dirty_ids, now=now)
+    except Exception:
+        if len(dirty_ids) == 1:
+            raise
+        log.exception("re-promising %s dirty pools together failed; retrying them one by one", len(dirty_ids))
+    result, failed = None, 0
+    for dirty_id in dirty_ids:
+        try:
+            pool_result = _dirty_pools_repromise([dirty_id], now=now)
+        except Exception:
+            failed += 1
+            log.exception("re-promising dirty pool mark %s failed; it stays dirty", dirty_id)
+            continue
+        if pool_result is not None:
+            result = result or RepromiseResult()
+            result.add(pool_result)
+    if failed == len(dirty_ids):
+        raise RuntimeError(f"every one of {failed} dirty pools failed to re-promise (see the log)")
+    return result
+
+
+def _dirty_pools_repromise(dirty_ids: list[int], *, now: datetime) -> RepromiseResult | None:
     with transaction.atomic():
-        dirty = DirtyPool.objects.filter(id=dirty_id).first()
-        if dirty is None:
+        claimed = _dirty_pools_claim(dirty_ids)
+        if not claimed:
             return None
-        if not _pool_lock(dirty.sku_id, dirty.warehouse_id, skip_locked=True):
+        # Re-read the marks under the locks: a newer mark may have replaced one meanwhile.
+        marks = [m for m in DirtyPool.objects.filter(id__in=dirty_ids).values(
+            "id", "sku_id", "warehouse_id", "cause", "po_line_id", "user_id", "note", "generation")
+            if (m["sku_id"], m["warehouse_id"]) in claimed]
+        if not marks:
             return None
-        dirty = DirtyPool.objects.filter(id=dirty_id).first()  # re-read under the lock
-        if dirty is None:
-            return None
-        key = (dirty.sku_id, dirty.warehouse_id)
-        states = pools_load(pools={key}, today=now.date())
-        result = pools_repromise(states, cause=dirty.cause, po_line_id=dirty.po_line_id,
-                                 user_id=dirty.user_id, note=dirty.note, now=now)
-        DirtyPool.objects.filter(id=dirty.id, generation=dirty.generation).delete()
+        causes = {(m["sku_id"], m["warehouse_id"]): (m["cause"], m["po_line_id"], m["user_id"], m["note"])
+                  for m in marks}
+        states = pools_load(pools=set(causes), today=now.date())
+        result = pools_repromise(states, cause=Cause.MANUAL, now=now, causes=causes)
+        cleared = Q(pk__in=[])
+        for m in marks:
+            cleared |= Q(id=m["id"], generation=m["generation"])
+        DirtyPool.objects.filter(cleared).delete()
         return result
 
 
-def _pool_lock(sku_id: int, warehouse_id: int, *, skip_locked: bool = False) -> bool:
-    """Lock a pool's stock row; return False when another transaction holds it (skip_locked).
+def _dirty_pools_claim(dirty_ids: list[int]) -> set[PoolKey]:
+    """Lock the stock rows of these marks' pools that no other transaction holds; return
+    their pools. Rows are locked in primary-key order, as intake locks them.
 
     SQLite has no row locks (Django ignores select_for_update there); its single writer
     serialises the transactions instead.
     """
-    rows = StockLevel.objects.select_for_update(skip_locked=skip_locked).filter(
-        sku_id=sku_id, warehouse_id=warehouse_id)
-    return bool(list(rows.values_list("id", flat=True)))
+    marked = DirtyPool.objects.filter(id__in=dirty_ids, sku_id=OuterRef("sku_id"),
+                                      warehouse_id=OuterRef("warehouse_id"))
+    rows = (StockLevel.objects.select_for_update(skip_locked=True).filter(Exists(marked))
+            .order_by("pk").values_list("sku_id", "warehouse_id"))
+    return set(rows)
 
 
 def promises_recompute_all(*, cause: str = Cause.NIGHTLY, sku_ids=None, now: datetime | None = None,
@@ -178,19 +214,24 @@ def pools_allocate(states: dict[PoolKey, PoolState], *, now: datetime) -> dict[P
 
 def pools_repromise(states: dict[PoolKey, PoolState], *, cause: str, now: datetime,
                     po_line_id: int | None = None, user_id: int | None = None,
-                    note: str = "", allocated: dict[PoolKey, list] | None = None) -> RepromiseResult:
+                    note: str = "", allocated: dict[PoolKey, list] | None = None,
+                    causes: dict[PoolKey, tuple] | None = None) -> RepromiseResult:
     """Write the engine's promises for loaded pools where they changed (caller holds locks).
 
     `allocated` passes assignments the caller already computed (intake judges them first).
+    `causes` gives some pools a cause of their own, (cause, po_line_id, user_id, note), in
+    place of the shared one (a batch of dirty pools, each marked by its own PO line).
     """
     allocated = pools_allocate(states, now=now) if allocated is None else allocated
     transits = {rid: transit_calendar_for(r) for rid, r in regions_by_id().items()}
     result = RepromiseResult(pools=len(states))
     rows, statuses, changes, touched = [], [], [], set()
+    shared = (cause, po_line_id, user_id, note)
     for key, assignments in allocated.items():
         state = states[key]
         result.lines += len(state.lines)
         by_line = {line.demand.line_id: line for line in state.lines}
+        pool_cause, pool_po_line_id, pool_user_id, pool_note = (causes or {}).get(key, shared)
         for a in assignments:
             line = by_line[a.line_id]
             row = promise_row(line, a, transits[line.region_id], str(line.demand.strategy), now)
@@ -201,8 +242,8 @@ def pools_repromise(states: dict[PoolKey, PoolState], *, cause: str, now: dateti
             status = line_status(line.demand.qty, row[6], a.confirmed)
             if status != line.status:
                 statuses.append((status, a.line_id))
-            change = promise_change(line, a, cause=cause, po_line_id=po_line_id, user_id=user_id,
-                                    note=note, now=now, version=row[11])
+            change = promise_change(line, a, cause=pool_cause, po_line_id=pool_po_line_id,
+                                    user_id=pool_user_id, note=pool_note, now=now, version=row[11])
             if change is not None:
                 changes.append(change)
     promises_write(rows, statuses, changes, touched_orders=touched)
