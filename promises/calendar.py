@@ -127,10 +127,16 @@ class ShipCalendar:
         ship = self.add_business_days(start, self.handling_days)
         # A late line goes with the next pick batch: today before the cut-off, else the next
         # business day (the cut-off applies to now as it does to a new order).
-        floor = self.next_business_day_on_or_after(self.order_day(now))
+        floor = _late_floor(self, now)
         if ship < floor:
             ship = floor
         return ship
+
+
+@functools.lru_cache(maxsize=256)
+def _late_floor(calendar: ShipCalendar, now: datetime) -> date:
+    """The next pick batch at `now` (one per calendar and run, not one per line)."""
+    return calendar.next_business_day_on_or_after(calendar.order_day(now))
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from promises.workflow.facts import (
     decision_context,
     delay_notices_sent,
     express_consents,
+    latest_changes,
+    lines_facts,
     measured,
     region_today,
     slip_facts,
@@ -31,6 +33,8 @@ from promises.workflow.notices import (
 )
 
 CAUSE_LABELS = dict(PromiseChange.Cause.choices)
+#: Lines assessed per round of queries (the IN lists stay well under PostgreSQL's limits).
+CHUNK_LINES = 5000
 
 
 @dataclass
@@ -56,13 +60,10 @@ def recorded_changes_assess(*, line_ids: list[int], now: datetime | None = None)
     """
     now = now or timezone.now()
     results: list[Assessment] = []
-    for start in range(0, len(line_ids), 2000):
-        chunk = line_ids[start:start + 2000]
+    for start in range(0, len(line_ids), CHUNK_LINES):
+        chunk = line_ids[start:start + CHUNK_LINES]
         with transaction.atomic():
-            latest: dict[int, PromiseChange] = {}
-            for change in PromiseChange.objects.filter(line_id__in=chunk).order_by("line_id", "-at", "-id"):
-                latest.setdefault(change.line_id, change)
-            results += _lines_assess_chunk(chunk, now=now, changes=latest)
+            results += _lines_assess_chunk(chunk, now=now, changes=latest_changes(chunk))
     return results
 
 
@@ -71,20 +72,16 @@ def lines_assess(*, line_ids: list[int], now: datetime,
     """Compare each open line's promise with what its customer was told; act on the gap."""
     changes = changes or {}
     results: list[Assessment] = []
-    for start in range(0, len(line_ids), 2000):
-        chunk = line_ids[start:start + 2000]
+    for start in range(0, len(line_ids), CHUNK_LINES):
+        chunk = line_ids[start:start + CHUNK_LINES]
         results += _lines_assess_chunk(chunk, now=now, changes=changes)
     return results
 
 
 def _lines_assess_chunk(line_ids, *, now, changes) -> list[Assessment]:
-    lines = list(OrderLine.objects.filter(id__in=line_ids, promise__isnull=False).select_related(
-        "order__customer", "promise").defer("promise__sources").order_by("pk"))
     # Regions and channels are few: share one instance each instead of a join per line.
-    regions = {r.pk: r for r in Region.objects.all()}
-    channels = {c.pk: c for c in Channel.objects.filter(pk__in={line.order.channel_id for line in lines})}
-    for line in lines:
-        line.order.region, line.order.channel = regions[line.order.region_id], channels[line.order.channel_id]
+    lines = lines_facts(line_ids, regions={r.pk: r for r in Region.objects.all()},
+                        channels={c.pk: c for c in Channel.objects.all()})
     open_ids = [line.pk for line in lines if line.status in OrderLine.OPEN_STATUSES]
     sent = delay_notices_sent(open_ids)
     consents = express_consents(open_ids)
