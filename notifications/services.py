@@ -104,7 +104,7 @@ def notices_queue(*, requests: list[NoticeRequest], now: datetime | None = None)
         # An older offer about the same line no longer tells the truth: the requests are
         # about each line's current promise, so older versions go.
         current = Promise.objects.filter(line_id=OuterRef("line_id")).values("version")
-        (Notice.objects.filter(line_id__in=supersede_lines, kind__in=Notice.SUPERSEDABLE_KINDS,
+        (Notice.objects.filter(line_id__any=sorted(supersede_lines), kind__in=Notice.SUPERSEDABLE_KINDS,
                                status__in=(Status.PENDING, Status.HELD, Status.FAILED))
          .exclude(promise_version=Subquery(current))
          .update(status=Status.SUPERSEDED, last_error="superseded by a newer promise", updated_at=now))

@@ -6,4 +6,4 @@ class PromisesConfig(AppConfig):
 
     def ready(self):
         # Receivers that mark pools dirty when supply or demand changes.
-        from promises import signals  # noqa: F401
+        from promises import lookups, signals  # noqa: F401  (field__any; the receivers)

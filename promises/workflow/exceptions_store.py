@@ -29,7 +29,7 @@ class _Exceptions:
         self.open: dict[tuple[int, str], OrderException] = {}
         self.new: list[OrderException] = []
         self.changed: dict[int, tuple[OrderException, set[str]]] = {}
-        qs = OrderException.objects.filter(line_id__in=list(line_ids), status__in=OrderException.OPEN_STATUSES)
+        qs = OrderException.objects.filter(line_id__any=list(line_ids), status__in=OrderException.OPEN_STATUSES)
         for exc in qs.select_for_update(of=("self",)).order_by("pk"):
             self.open[(exc.line_id, exc.kind)] = exc
 
@@ -83,7 +83,7 @@ class _Exceptions:
         for values, objs in groups.items():
             for start in range(0, len(objs), 2000):
                 chunk = objs[start:start + 2000]
-                OrderException.objects.filter(pk__in=[e.pk for e in chunk]).update(**dict(values))
+                OrderException.objects.filter(pk__any=[e.pk for e in chunk]).update(**dict(values))
         if changed:
             _history_snapshot([exc.pk for exc, _ in changed.values()], "~", at=self.now, user=self.user)
         new, self.new = self.new, []
@@ -147,15 +147,17 @@ def _history_snapshot(ids: list[int], history_type: str, *, at: datetime, user=N
     cols = [f.column for f in history._meta.concrete_fields if f.column not in own]
     names = ", ".join(cols)
     user_id = getattr(user, "pk", None)
+    insert = (f"INSERT INTO {history._meta.db_table} ({names}, history_date, history_type, "
+              f"history_user_id, history_change_reason) SELECT {names}, %s, %s, %s, NULL "
+              f"FROM {OrderException._meta.db_table} WHERE ")
+    head = [connection.ops.adapt_datetimefield_value(at), history_type, user_id]
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(insert + "id = ANY(%s)", [*head, list(ids)])
+            return
         for start in range(0, len(ids), 900):
             chunk = ids[start:start + 900]
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {history._meta.db_table} ({names}, history_date, history_type, "
-                f"history_user_id, history_change_reason) SELECT {names}, %s, %s, %s, NULL "
-                f"FROM {OrderException._meta.db_table} WHERE id IN ({marks})",
-                [connection.ops.adapt_datetimefield_value(at), history_type, user_id, *chunk])
+            cursor.execute(insert + f"id IN ({', '.join(['%s'] * len(chunk))})", [*head, *chunk])
 
 
 def _exception_insert_or_merge(exc: OrderException) -> None:

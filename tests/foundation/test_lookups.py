@@ -1,0 +1,48 @@
+"""`field__any`: the same rows as `field__in`, on PostgreSQL as one array parameter."""
+
+import pytest
+from django.db import connection
+
+from inventory.models import SKU, Region, Supplier
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def skus():
+    supplier = Supplier.objects.create(code="s", name="S", lead_time_days=10)
+    return [SKU.objects.create(code=f"ANY-{i}", name=f"Item {i}", supplier=supplier) for i in range(5)]
+
+
+def test_any_matches_what_in_matches(skus):
+    wanted = [skus[0].pk, skus[3].pk, 10**9]
+    assert (sorted(SKU.objects.filter(pk__any=wanted).values_list("pk", flat=True))
+            == sorted(SKU.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+            == [skus[0].pk, skus[3].pk])
+
+
+def test_any_on_a_foreign_key_and_on_text(skus):
+    supplier_id = skus[0].supplier_id
+    assert SKU.objects.filter(supplier_id__any=[supplier_id]).count() == 5
+    assert SKU.objects.filter(supplier__any=[supplier_id]).count() == 5
+    assert set(SKU.objects.filter(code__any=["ANY-1", "ANY-4", "nope"]).values_list("code", flat=True)) == {
+        "ANY-1", "ANY-4"}
+    assert Region.objects.filter(code__any=["US"]).count() == 1
+
+
+def test_an_empty_list_matches_nothing(skus):
+    assert not SKU.objects.filter(pk__any=[]).exists()
+
+
+@pytest.mark.postgres
+def test_postgres_sends_one_parameter_however_long_the_list(skus):
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        list(SKU.objects.filter(pk__any=list(range(5000))).values_list("pk", flat=True))
+    (sql, params), = sent
+    assert "= ANY(%s)" in sql and len(params) == 1 and len(params[0]) == 5000
