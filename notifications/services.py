@@ -36,7 +36,7 @@ from notifications.locales import locale_for
 from notifications.models import Notice
 from orders.models import OrderLine
 from promises import workflow
-from promises.bulk import copy_into_temp
+from promises.bulk import copy_into_temp, model_build
 from promises.models import Promise
 from promises.queue import enqueue_on_commit
 from promises.workflow import NoticeRequest
@@ -86,8 +86,8 @@ def notices_queue(*, requests: list[NoticeRequest], now: datetime | None = None)
         order = request.order
         region, channel, customer = order.region, order.channel, order.customer
         reason = "" if request.release else hold_reason(kind=request.kind, region=region, channel=channel)
-        rows.append(Notice(
-            kind=request.kind, status=Status.HELD if reason else Status.PENDING,
+        rows.append(model_build(
+            Notice, kind=request.kind, status=Status.HELD if reason else Status.PENDING,
             idempotency_key=request.key, order_id=order.pk,
             line_id=request.line.pk if request.line is not None else None, region_id=region.pk,
             email=customer.email, locale=locale_for(customer.locale, region.locale),

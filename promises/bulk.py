@@ -1,6 +1,9 @@
 """Bulk writes on PostgreSQL: COPY rows into a temporary table, then one set-based statement."""
 
+import functools
 from collections.abc import Iterable, Sequence
+
+from django.db.models.base import ModelState
 
 
 def copy_into_temp(cursor, *, table: str, columns: str, rows: Iterable[Sequence]) -> str:
@@ -18,3 +21,32 @@ def copy_into_temp(cursor, *, table: str, columns: str, rows: Iterable[Sequence]
         for row in rows:
             copy.write_row(row)
     return temp
+
+
+@functools.cache
+def _model_defaults(model) -> tuple[dict, tuple, frozenset]:
+    fields = model._meta.concrete_fields
+    per_row = [f for f in fields if f.has_default() and callable(f.default)]  # dict, list, now
+    fixed = {f.attname: f.get_default() for f in fields if f not in per_row}
+    fresh = tuple((f.attname, f.default) for f in per_row)
+    return fixed, fresh, frozenset(f.attname for f in fields)
+
+
+def model_build(model, **values):
+    """Return an unsaved `model(**values)` without Model.__init__, for rows written in bulk.
+
+    Values are given by attribute name (`order_id`, not `order`). Model.__init__ costs
+    tens of microseconds a row, most of a 5,000-line slip's Python time; this is the same
+    instance (defaults filled in, a fresh dict or list for callable defaults) at a fraction.
+    """
+    fixed, fresh, names = _model_defaults(model)
+    if not values.keys() <= names:
+        raise TypeError(f"{model.__name__} has no field(s) {sorted(values.keys() - names)}")
+    obj = model.__new__(model)
+    state = obj.__dict__
+    state.update(fixed)
+    for name, default in fresh:
+        state[name] = default()
+    state.update(values)
+    obj._state = ModelState()
+    return obj

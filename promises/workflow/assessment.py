@@ -34,7 +34,7 @@ from promises.workflow.notices import (
 
 CAUSE_LABELS = dict(PromiseChange.Cause.choices)
 #: Lines assessed per round of queries (the IN lists stay well under PostgreSQL's limits).
-CHUNK_LINES = 5000
+CHUNK_LINES = 10000
 
 
 @dataclass

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from django.db import IntegrityError, connection, transaction
 
 from orders.models import OrderLine
-from promises.bulk import copy_into_temp
+from promises.bulk import copy_into_temp, model_build
 from promises.models import OrderException
 
 Kind = OrderException.Kind
@@ -46,8 +46,8 @@ class _Exceptions:
     def raise_(self, line: OrderLine, kind: str, *, due_by: date, cause: str, **fields) -> OrderException:
         exc = self.open.get((line.pk, kind))
         if exc is None:
-            exc = OrderException(
-                kind=kind, line_id=line.pk, order_id=line.order_id, region_id=line.order.region_id,
+            exc = model_build(
+                OrderException, kind=kind, line_id=line.pk, order_id=line.order_id, region_id=line.order.region_id,
                 channel_id=line.order.channel_id, due_by=due_by, cause=cause[:200],
                 opened_at=self.now, **fields,
             )

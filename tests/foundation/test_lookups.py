@@ -46,3 +46,24 @@ def test_postgres_sends_one_parameter_however_long_the_list(skus):
         list(SKU.objects.filter(pk__any=list(range(5000))).values_list("pk", flat=True))
     (sql, params), = sent
     assert "= ANY(%s)" in sql and len(params) == 1 and len(params[0]) == 5000
+
+
+def test_model_build_gives_the_instance_model_init_gives():
+    from notifications.models import Notice
+    from promises.bulk import model_build
+
+    values = {"kind": "delay_notice", "idempotency_key": "1:delay_notice:2", "order_id": 7,
+              "email": "a@example.com", "locale": "en_US"}
+    built, init = model_build(Notice, **values), Notice(**values)
+    for field in Notice._meta.concrete_fields:
+        assert getattr(built, field.attname) == getattr(init, field.attname), field.name
+    assert built._state.adding and built.pk is None
+    assert model_build(Notice, **values).context is not built.context  # a fresh dict each
+
+
+def test_model_build_refuses_an_unknown_field():
+    from notifications.models import Notice
+    from promises.bulk import model_build
+
+    with pytest.raises(TypeError, match="no field"):
+        model_build(Notice, kind="delay_notice", colour="red")
