@@ -131,9 +131,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Backorder Desk <orde
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Background work: django-q2 on Redis when REDIS_URL is set, else on its ORM broker.
-# Two clusters share the broker: the main one re-promises (and runs the schedules), the
-# notices one sends customer notices and runs the regional workflow's follow-up tasks, so
-# a re-promise never waits behind a long notice drain. `manage.py workers` starts both;
+# Two clusters share the broker: the main one re-promises and assesses slips, the notices
+# one sends customer notices and runs the periodic workflow sweeps, so neither a re-promise
+# nor a slip's exceptions wait behind a long notice drain. `manage.py workers` starts both;
 # NOTICES_CLUSTER="" puts everything on the main cluster (one `qcluster` is then enough).
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_NAME = env.str("Q_NAME", default="backorder-desk")

@@ -55,15 +55,20 @@ def _setting(name: str, default):
 # --- Writing ---------------------------------------------------------------------------------
 
 
-def hold_reason(*, kind: str, region, channel) -> str:
-    """Return why a delay notice waits for an agent's review ("" = it goes out at once)."""
+def hold_reason(*, kind: str, region, channel, held_regions=None) -> str:
+    """Return why a delay notice waits for an agent's review ("" = it goes out at once).
+
+    `held_regions` is HOLD_NOTICES_REGIONS, read once by a caller that asks for many lines.
+    """
     if kind not in Notice.DELAY_KINDS:
         return ""
     if region.hold_notices_for_review:
         return f"Region {region.code} holds delay notices for review"
     if channel.hold_notices_for_review:
         return f"Channel {channel.code} holds delay notices for review"
-    if region.code in (_setting("HOLD_NOTICES_REGIONS", []) or []):
+    if held_regions is None:
+        held_regions = _setting("HOLD_NOTICES_REGIONS", []) or []
+    if region.code in held_regions:
         return f"HOLD_NOTICES_REGIONS holds {region.code} delay notices"
     return ""
 
@@ -82,10 +87,12 @@ def notices_queue(*, requests: list[NoticeRequest], now: datetime | None = None)
     if not requests:
         return {}
     rows, releases, supersede_lines = [], [], set()
+    held_regions = _setting("HOLD_NOTICES_REGIONS", []) or []
     for request in requests:
         order = request.order
         region, channel, customer = order.region, order.channel, order.customer
-        reason = "" if request.release else hold_reason(kind=request.kind, region=region, channel=channel)
+        reason = "" if request.release else hold_reason(kind=request.kind, region=region, channel=channel,
+                                                        held_regions=held_regions)
         rows.append(model_build(
             Notice, kind=request.kind, status=Status.HELD if reason else Status.PENDING,
             idempotency_key=request.key, order_id=order.pk,

@@ -26,7 +26,7 @@ def promises_changed_assess(sender, changes, now, **kwargs):
     limit = settings.BACKORDER_DESK.get("WORKFLOW_INLINE_MAX_LINES")
     if limit is not None and len(changes) > limit:
         # A very large slip: promises commit first, the workflow follows in its own task.
-        enqueue_on_commit("notifications.tasks.recorded_changes_assess",
+        enqueue_on_commit("promises.tasks.recorded_changes_assess",
                           sorted({c.line_id for c in changes}), dedupe=False)
         return
     workflow.promise_changes_assess(changes=changes, now=now)

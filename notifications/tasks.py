@@ -23,11 +23,6 @@ def notice_send(notice_id: int):
     return services.notice_send(notice_id=notice_id)
 
 
-def recorded_changes_assess(line_ids):
-    """Run the regional workflow for lines of a very large slip, after their re-promise."""
-    return {"assessed": len(workflow.recorded_changes_assess(line_ids=list(line_ids)))}
-
-
 def consent_deadlines_enforce(today=None):
     """US: cancel lines whose express-consent deadline passed (16 CFR 435.2(c)(2)/(3))."""
     cancelled = workflow.consent_deadlines_enforce(today=_day(today))

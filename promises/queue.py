@@ -15,8 +15,9 @@ NOTICES_TASK_PREFIX = "notifications."
 def cluster_for(func: str) -> str | None:
     """Return the django-q2 cluster that runs `func` (None: the main cluster).
 
-    Customer notices and the regional workflow's follow-up tasks have a cluster of their
-    own, so a drain sending thousands of notices never delays a re-promise.
+    Sending customer notices and the periodic workflow sweeps have a cluster of their own,
+    so a drain sending thousands of notices never delays a re-promise or the assessment
+    of a slip (promises.tasks, on the main cluster).
     """
     name = getattr(settings, "NOTICES_CLUSTER", "")
     return name if name and func.startswith(NOTICES_TASK_PREFIX) else None

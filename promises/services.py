@@ -15,7 +15,7 @@ from django.utils import timezone
 from inventory.models import SKU, StockLevel
 from orders.models import Order, OrderLine
 from promises import engine
-from promises.bulk import copy_into_temp
+from promises.bulk import copy_into_temp, model_build
 from promises.calendars import ship_calendar_for, transit_calendar_for
 from promises.models import DirtyPool, Promise, PromiseChange
 from promises.queue import enqueue_on_commit
@@ -301,8 +301,8 @@ def promise_change(line: OpenLine, a: engine.Assignment, *, cause, po_line_id, u
     current = line.current
     if current is None or (current.ship_date, current.confirmed) == (a.ship_date, a.confirmed):
         return None
-    return PromiseChange(
-        line_id=a.line_id, order_id=line.order_id, old_ship_date=current.ship_date,
+    return model_build(
+        PromiseChange, line_id=a.line_id, order_id=line.order_id, old_ship_date=current.ship_date,
         new_ship_date=a.ship_date, old_confirmed=current.confirmed, new_confirmed=a.confirmed,
         cause=cause, po_line_id=po_line_id, user_id=user_id, note=note[:200], version=version,
         at=now,

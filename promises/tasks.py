@@ -2,6 +2,7 @@
 
 import logging
 
+from promises import workflow
 from promises.services import promises_recompute_all, promises_recompute_dirty
 
 log = logging.getLogger(__name__)
@@ -19,3 +20,11 @@ def repromise_all():
     result = promises_recompute_all()
     log.info("nightly re-promise: %s pools, %s lines, %s changes", result.pools, result.lines, len(result.changes))
     return {"pools": result.pools, "lines": result.lines, "changes": len(result.changes)}
+
+
+def recorded_changes_assess(line_ids):
+    """Run the regional workflow for the lines of a very large slip, after their re-promise.
+
+    On the main cluster, not the notices one: exceptions must not wait behind a notice drain.
+    """
+    return {"assessed": len(workflow.recorded_changes_assess(line_ids=list(line_ids)))}

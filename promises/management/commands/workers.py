@@ -22,7 +22,9 @@ class Command(BaseCommand):
             clusters.append(("notices", {**main_env, "Q_CLUSTER_NAME": settings.NOTICES_CLUSTER}))
         children = []
         for label, env in clusters:
-            children.append((label, subprocess.Popen(manage, env=env)))
+            # Sending notices is background work: it yields the CPU to re-promising.
+            nice = (lambda: os.nice(10)) if label == "notices" else None
+            children.append((label, subprocess.Popen(manage, env=env, preexec_fn=nice)))
             self.stdout.write(f"started the {label} cluster (pid {children[-1][1].pid})")
 
         def stop(*_args):
