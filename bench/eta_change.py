@@ -234,23 +234,28 @@ class Poller:
             f"SELECT count(*) FROM {Promise._meta.db_table} p JOIN {OrderLine._meta.db_table} l "
             f"ON l.id = p.line_id WHERE l.sku_id = %s AND l.warehouse_id = %s AND p.computed_at >= %s")
         self.sql_dirty = f"SELECT count(*) FROM {DirtyPool._meta.db_table}"
-        # The regional workflow's answer for the hot pool: after a later ETA every line has a
-        # delay exception for its current promise version (open, or resolved once its notice
-        # went out); after an earlier one no delay exception of the pool is open any more.
-        hot = (f"FROM {OrderException._meta.db_table} e JOIN {OrderLine._meta.db_table} l ON l.id = e.line_id "
-               f"WHERE l.sku_id = %s AND l.warehouse_id = %s AND e.kind = 'delay_notice_due'")
-        self.sql_raised = (f"SELECT count(DISTINCT e.line_id) {hot} AND e.promise_version = "
-                           f"(SELECT version FROM {Promise._meta.db_table} p WHERE p.line_id = e.line_id)")
-        self.sql_open = f"SELECT count(*) {hot} AND e.status IN ('open', 'in_progress')"
+        # The regional workflow has answered for the hot pool when every line that ships later
+        # than its customer was told (US: the ship date) has a delay or past-due exception for
+        # its current promise version (open, or resolved once its notice went out), and no
+        # line that is back on time still has an open delay exception.
+        exc, promise, line = (OrderException._meta.db_table, Promise._meta.db_table, OrderLine._meta.db_table)
+        self.sql_unanswered = f"""
+            SELECT count(*) FILTER (WHERE p.ship_date > p.communicated_ship_date AND NOT EXISTS (
+                       SELECT 1 FROM {exc} e WHERE e.line_id = p.line_id
+                       AND e.kind IN ('delay_notice_due', 'past_due') AND e.promise_version = p.version)),
+                   count(*) FILTER (WHERE p.ship_date <= p.communicated_ship_date AND EXISTS (
+                       SELECT 1 FROM {exc} e WHERE e.line_id = p.line_id AND e.kind = 'delay_notice_due'
+                       AND e.status IN ('open', 'in_progress')))
+            FROM {promise} p JOIN {line} l ON l.id = p.line_id
+            WHERE l.sku_id = %s AND l.warehouse_id = %s"""
         self.sql_exceptions = f"SELECT count(*) FROM {OrderException._meta.db_table}"
 
     def promises_newer(self, moment) -> int:
         return self.conn.execute(self.sql_promises, (self.sku_id, self.warehouse_id, moment)).fetchone()[0]
 
-    def exceptions_done(self, later: bool, expected: int) -> bool:
-        if later:
-            return self.conn.execute(self.sql_raised, (self.sku_id, self.warehouse_id)).fetchone()[0] >= expected
-        return self.conn.execute(self.sql_open, (self.sku_id, self.warehouse_id)).fetchone()[0] == 0
+    def exceptions_done(self) -> bool:
+        missing, stale = self.conn.execute(self.sql_unanswered, (self.sku_id, self.warehouse_id)).fetchone()
+        return missing == 0 and stale == 0
 
     def dirty(self) -> int:
         return self.conn.execute(self.sql_dirty).fetchone()[0]
@@ -258,7 +263,7 @@ class Poller:
     def exceptions(self) -> int:
         return self.conn.execute(self.sql_exceptions).fetchone()[0]
 
-    def wait(self, clock: CommitClock, expected: int, later: bool) -> dict:
+    def wait(self, clock: CommitClock, expected: int) -> dict:
         """Poll every 10 ms until `expected` promises are newer than the commit, no pool is
         dirty, and the hot pool's exceptions are raised (or resolved)."""
         hot = everything = exc = None
@@ -270,7 +275,7 @@ class Poller:
                 hot = time.perf_counter() - clock.perf
             if hot is not None and everything is None and self.dirty() == 0:
                 everything = time.perf_counter() - clock.perf
-            if exc is None and self.exceptions_done(later, expected):
+            if hot is not None and exc is None and self.exceptions_done():
                 exc = time.perf_counter() - clock.perf
             if hot is not None and everything is not None and exc is not None:
                 return {"hot": hot, "all": everything, "exc": exc, "timeout": False}
@@ -447,7 +452,7 @@ def main(argv=None) -> dict:
             eta = base_eta + timedelta(days=7 if i % 2 == 0 else 0)
             idle = poller.idle
             row = via_service(po, eta, clock)
-            row.update(poller.wait(clock, HOT_LINES, later=i % 2 == 0), later=i % 2 == 0,
+            row.update(poller.wait(clock, HOT_LINES), later=i % 2 == 0,
                        commit_wall=clock.wall, idle=idle)
             print(f"    po_update #{i + 1:>2}: ETA {eta} ({'later' if row['later'] else 'earlier'})  "
                   f"save {row['save'] * 1000:6.1f} ms (po_update {row['po_update'] * 1000:.1f} ms)  "
@@ -470,7 +475,7 @@ def main(argv=None) -> dict:
             eta = base_eta if last != base_eta else base_eta + timedelta(days=7)
             idle = poller.idle
             row = via_admin(client, po.pk, eta, clock)
-            row.update(poller.wait(clock, HOT_LINES, later=eta > last), later=eta > last,
+            row.update(poller.wait(clock, HOT_LINES), later=eta > last,
                        commit_wall=clock.wall, idle=idle)
             last = eta
             print(f"    admin POST #{i + 1:>2}: ETA {eta} ({'later' if row['later'] else 'earlier'})  "

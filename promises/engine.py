@@ -54,6 +54,7 @@ class Strategy(enum.StrEnum):
 
 
 _CLASS_RANK = {strategy: rank for rank, strategy in enumerate(Strategy)}
+_STRATEGIES = {strategy.value: strategy for strategy in Strategy}
 
 
 class Calendar(Protocol):
@@ -99,8 +100,10 @@ class Demand:
 
     def __post_init__(self) -> None:
         """Coerce a plain strategy string and reject unusable lines."""
-        # Model fields hand over "gain"; grouping needs the enum member.
-        object.__setattr__(self, "strategy", Strategy(self.strategy))
+        # Model fields hand over "gain"; grouping needs the enum member (a dict lookup:
+        # Strategy("gain") costs more than the rest of a line's allocation).
+        if type(self.strategy) is not Strategy:
+            object.__setattr__(self, "strategy", _STRATEGIES.get(self.strategy) or Strategy(self.strategy))
         if self.qty <= 0:
             raise ValueError(f"line {self.line_id}: open qty must be > 0, got {self.qty}")
         if self.placed_at.tzinfo is None or self.placed_at.utcoffset() is None:
