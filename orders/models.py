@@ -39,7 +39,9 @@ class Order(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         CLOSED = "closed", "Closed (shipped and cancelled)"
 
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders")
+    # No index of its own: (channel, updated_at, id) and (channel, external_id) lead with it,
+    # and every index more is written again by each re-promise that touches the order.
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders", db_index=False)
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="orders")
     external_id = models.CharField(max_length=80, help_text="The channel's own order number.")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
@@ -96,7 +98,8 @@ class OrderLine(models.Model):
     OPEN_STATUSES = (Status.ALLOCATED, Status.BACKORDERED)
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="order_lines")
+    # No index of its own: the pool index (sku, warehouse, status) leads with it.
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="order_lines", db_index=False)
     warehouse = models.ForeignKey(
         Warehouse, on_delete=models.PROTECT, related_name="order_lines",
         help_text="The pool the line is served from.",
