@@ -312,6 +312,11 @@ def promise_change(line: OpenLine, a: engine.Assignment, *, cause, po_line_id, u
 # --- Writing --------------------------------------------------------------------------------
 
 
+#: Below this many rows a plain INSERT beats the temp table, TRUNCATE and COPY round trips
+#: (an order placed at intake writes one to three promises).
+COPY_MIN_ROWS = 100
+
+
 def promises_write(rows, statuses, changes, *, touched_orders=()) -> None:
     """Upsert promise rows, update line statuses and insert promise changes, in bulk.
 
@@ -321,10 +326,10 @@ def promises_write(rows, statuses, changes, *, touched_orders=()) -> None:
     """
     postgres = connection.vendor == "postgresql"
     if rows:
-        if postgres:
+        if postgres and len(rows) >= COPY_MIN_ROWS:
             _promises_copy_upsert(rows)
         else:
-            _promises_executemany_upsert(rows)
+            _promises_executemany_upsert(rows, postgres=postgres)
     if statuses:
         table = OrderLine._meta.db_table
         with connection.cursor() as cursor:
@@ -339,7 +344,7 @@ def promises_write(rows, statuses, changes, *, touched_orders=()) -> None:
             else:
                 cursor.executemany(f"UPDATE {table} SET status = %s WHERE id = %s", statuses)
     if changes:
-        if postgres:
+        if postgres and len(changes) >= COPY_MIN_ROWS:
             _changes_copy(changes)
         else:
             PromiseChange.objects.bulk_create(changes, batch_size=2000)
@@ -383,13 +388,14 @@ def _promises_copy_upsert(rows) -> None:
         cursor.execute(_upsert_sql(f"SELECT {cols} FROM {temp} WHERE true"))
 
 
-def _promises_executemany_upsert(rows) -> None:
+def _promises_executemany_upsert(rows, *, postgres: bool) -> None:
     placeholders = ", ".join(["%s"] * len(PROMISE_COLUMNS))
+    value = (lambda v: v) if postgres else _sqlite_value
     with connection.cursor() as cursor:
         cursor.executemany(
             _upsert_sql(f"VALUES ({placeholders})"),
-            [tuple(_sqlite_value(v) for v in row[:7]) + (json.dumps(row[7]),)
-             + tuple(_sqlite_value(v) for v in row[8:]) for row in rows],
+            [tuple(value(v) for v in row[:7]) + (json.dumps(row[7]),)
+             + tuple(value(v) for v in row[8:]) for row in rows],
         )
 
 
