@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Count
 
 from orders.models import OrderLine
@@ -102,8 +103,10 @@ def lines_facts(line_ids: Iterable[int], *, regions: dict, channels: dict) -> li
 def latest_changes(line_ids: list[int]) -> dict[int, ChangeFacts]:
     """Return the latest PromiseChange of each line (what moved it, and why)."""
     latest: dict[int, ChangeFacts] = {}
-    rows = (PromiseChange.objects.filter(line_id__any=line_ids).order_by("line_id", "-at", "-id")
-            .values_list("line_id", "cause", "note", "old_confirmed", "new_confirmed"))
+    rows = PromiseChange.objects.filter(line_id__any=line_ids).order_by("line_id", "-at", "-id")
+    if connection.vendor == "postgresql":
+        rows = rows.distinct("line_id")  # a line moved many times: only its last change travels
+    rows = rows.values_list("line_id", "cause", "note", "old_confirmed", "new_confirmed")
     for row in rows:
         if row[0] not in latest:
             latest[row[0]] = ChangeFacts(*row)
