@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# Links in the printed login and in e-mails point at the demo server (unless SITE_URL is set).
+export SITE_URL ?= http://127.0.0.1:$(PORT)
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help install demo serve worker test test-postgres bench lint check-deploy reset
