@@ -37,12 +37,18 @@ def test_nothing_is_enqueued_before_commit(django_capture_on_commit_callbacks):
     assert len(callbacks) == 1 and not OrmQ.objects.exists()
 
 
-def test_notice_tasks_go_to_the_notices_cluster_and_repromises_to_the_main_one(
-        monkeypatch, settings, django_capture_on_commit_callbacks):
+@pytest.fixture
+def sent(monkeypatch):
+    """The (task, options) pairs handed to django-q2, instead of enqueueing them."""
     import promises.queue as queue
 
-    sent = []
-    monkeypatch.setattr(queue, "async_task", lambda func, *args, **kwargs: sent.append((func, kwargs)))
+    calls = []
+    monkeypatch.setattr(queue, "async_task", lambda func, *args, **kwargs: calls.append((func, kwargs)))
+    return calls
+
+
+def test_notice_tasks_go_to_the_notices_cluster_and_repromises_to_the_main_one(
+        sent, settings, django_capture_on_commit_callbacks):
     settings.NOTICES_CLUSTER = "desk-notices"
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
@@ -53,11 +59,7 @@ def test_notice_tasks_go_to_the_notices_cluster_and_repromises_to_the_main_one(
 
 
 def test_without_a_notices_cluster_everything_runs_on_the_main_one(
-        monkeypatch, settings, django_capture_on_commit_callbacks):
-    import promises.queue as queue
-
-    sent = []
-    monkeypatch.setattr(queue, "async_task", lambda func, *args, **kwargs: sent.append((func, kwargs)))
+        sent, settings, django_capture_on_commit_callbacks):
     settings.NOTICES_CLUSTER = ""
     with django_capture_on_commit_callbacks(execute=True):
         enqueue_on_commit("notifications.tasks.notices_send_due")
