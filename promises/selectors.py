@@ -1,5 +1,6 @@
 """Read the supply, demand and current promises of (SKU, warehouse) pools in bulk."""
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -107,6 +108,9 @@ def _rows(queryset):
     return queryset.iterator(chunk_size=5000)
 
 
+_CURSOR_IDS = itertools.count(1)  # a cursor left open by an abandoned read never blocks the next
+
+
 def _raw_rows(queryset, json_columns: tuple[int, ...]):
     """A full run's big read on PostgreSQL: the queryset's SQL through a psycopg server-side
     cursor, rows as psycopg builds them, JSON columns parsed here.
@@ -116,7 +120,7 @@ def _raw_rows(queryset, json_columns: tuple[int, ...]):
     """
     sql, params = queryset.query.sql_with_params()
     connection.ensure_connection()
-    with connection.connection.cursor(name="pools_load_demand",
+    with connection.connection.cursor(name=f"pools_load_demand_{next(_CURSOR_IDS)}",
                                       withhold=not connection.in_atomic_block) as cursor:
         cursor.itersize = 5000
         cursor.execute(sql, params)
