@@ -60,27 +60,43 @@ class RepromiseResult:
 
 
 def pools_mark_dirty(*, pools: Iterable[PoolKey], cause: str, po_line_id: int | None = None,
-                     user_id: int | None = None, note: str = "") -> None:
-    """Record pools as needing a re-promise and enqueue the coalescing task on commit."""
+                     user_id: int | None = None, note: str = "",
+                     po_lines: dict[PoolKey, int] | None = None) -> None:
+    """Record pools as needing a re-promise and enqueue the coalescing task on commit.
+
+    `po_lines` names the PO line behind each pool where they differ (a PO's ETA moved:
+    one pool per line), in place of the shared `po_line_id`.
+    """
     pools = sorted(set(pools))
     if not pools:
         return
     now = timezone.now()
+    table = DirtyPool._meta.db_table
     with transaction.atomic():
+        # Every pool has a stock row: it is the row intake and re-promising lock. Pools never
+        # stocked are rare; they get theirs one by one (with its history, safe against a race).
+        stocked = set(StockLevel.objects.filter(sku_id__any=[s for s, _ in pools])
+                      .values_list("sku_id", "warehouse_id"))
         for sku_id, warehouse_id in pools:
-            # Every pool has a stock row: it is the row intake and re-promising lock.
-            StockLevel.objects.get_or_create(sku_id=sku_id, warehouse_id=warehouse_id)
+            if (sku_id, warehouse_id) not in stocked:
+                StockLevel.objects.get_or_create(sku_id=sku_id, warehouse_id=warehouse_id)
+        # One statement marks them all (a PO change marks one pool per line).
+        for start in range(0, len(pools), 500):
+            chunk = pools[start:start + 500]
+            rows = ", ".join(["(%s, %s, %s, %s, %s, %s, 1, %s)"] * len(chunk))
+            params = [v for pool in chunk for v in (
+                *pool, cause, (po_lines or {}).get(pool, po_line_id), user_id, note[:200], now)]
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"""INSERT INTO {DirtyPool._meta.db_table}
+                    f"""INSERT INTO {table}
                         (sku_id, warehouse_id, cause, po_line_id, user_id, note, generation, marked_at)
-                        VALUES (%s, %s, %s, %s, %s, %s, 1, %s)
+                        VALUES {rows}
                         ON CONFLICT (sku_id, warehouse_id) DO UPDATE SET
                           cause = excluded.cause, po_line_id = excluded.po_line_id,
                           user_id = excluded.user_id, note = excluded.note,
-                          generation = {DirtyPool._meta.db_table}.generation + 1,
+                          generation = {table}.generation + 1,
                           marked_at = excluded.marked_at""",
-                    [sku_id, warehouse_id, cause, po_line_id, user_id, note[:200], now],
+                    params,
                 )
     enqueue_on_commit("promises.tasks.repromise_dirty_pools")
 

@@ -70,11 +70,11 @@ def po_changed(sender, instance, created, raw=False, **kwargs):
     if raw or created or not _changed(instance, PO_FIELDS):
         return
     stored = instance._stored
-    user_id = _request_user_id()
-    for line_id, sku_id in instance.lines.values_list("id", "sku_id"):
-        pools = {(sku_id, instance.warehouse_id), (sku_id, stored["warehouse_id"])}
-        pools_mark_dirty(pools=pools, cause=Cause.PO_CHANGE, po_line_id=line_id, user_id=user_id,
-                         note=f"{instance.number}: {_what_changed(stored, instance, PO_FIELDS)}")
+    po_lines = {(sku_id, warehouse_id): line_id
+                for line_id, sku_id in instance.lines.values_list("id", "sku_id")
+                for warehouse_id in (instance.warehouse_id, stored["warehouse_id"])}
+    pools_mark_dirty(pools=po_lines, cause=Cause.PO_CHANGE, po_lines=po_lines, user_id=_request_user_id(),
+                     note=f"{instance.number}: {_what_changed(stored, instance, PO_FIELDS)}")
 
 
 @receiver(post_save, sender=PurchaseOrderLine)

@@ -91,3 +91,31 @@ def test_a_second_partial_shipment_moves_the_order_for_partners_syncs():
     shipment_record(order=order, lines=[(line.id, 1)])
     order.refresh_from_db()
     assert order.status == "partially_shipped" and order.updated_at > first
+
+
+def test_a_po_change_marks_each_line_pool_with_its_own_po_line_in_one_statement(
+        django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from inventory.models import PurchaseOrderLine, StockLevel
+    from tests.factories.inventory import SKUFactory
+
+    sku, warehouse, po = us_pool(on_hand=0, po_qty=10, po_eta_days=21)
+    others = [SKUFactory() for _ in range(4)]
+    for other in others:
+        StockLevel.objects.create(sku=other, warehouse=warehouse, on_hand=0)
+        PurchaseOrderLine.objects.create(purchase_order=po, sku=other, qty_ordered=5)
+        place(other)
+    place(sku)
+    promises_recompute_dirty(now=MONDAY)
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=False):
+        po_update(po=po, eta=po.eta + timedelta(weeks=2))
+    marks = [q["sql"] for q in queries if "promises_dirtypool" in q["sql"] and "INSERT" in q["sql"]]
+    assert len(marks) == 1  # five pools, one upsert
+    expected = dict(PurchaseOrderLine.objects.filter(purchase_order=po).values_list("sku_id", "id"))
+    assert dict(DirtyPool.objects.values_list("sku_id", "po_line_id")) == expected
+    promises_recompute_dirty(now=MONDAY)
+    changes = PromiseChange.objects.filter(cause=PromiseChange.Cause.PO_CHANGE)
+    assert changes.count() == 5
+    assert all(c.po_line_id == expected[c.line.sku_id] for c in changes)
