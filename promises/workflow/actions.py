@@ -35,6 +35,14 @@ def _note_append(exc: OrderException, text: str, *, user, now: datetime) -> None
     exc.notes = (exc.notes + "\n" if exc.notes else "") + f"[{stamp} {who}] {text}"
 
 
+def _work_record(exc: OrderException, text: str, *, note: str, user, now: datetime) -> OrderException:
+    """An agent worked the exception (an offer, a request, a credit): note it, mark it in progress."""
+    exc.status = Status.IN_PROGRESS if exc.status == Status.OPEN else exc.status
+    _note_append(exc, f"{text}{': ' + note if note else ''}", user=user, now=now)
+    exc.save(update_fields=["status", "notes", "updated_at"])
+    return exc
+
+
 def _exception_locked(exception: OrderException) -> OrderException:
     return (OrderException.objects.select_for_update(of=("self",))
             .select_related("line__order__region", "line__order__channel", "line__order__customer",
@@ -132,12 +140,8 @@ def exception_alternative_offer(*, exception: OrderException, sku_code: str, use
     sku = SKU.objects.filter(code=sku_code.strip()).first()
     if sku is None:
         raise InvalidInput("Unknown SKU.", errors={"sku": [f"no SKU {sku_code!r}"]})
-    exc = _exception_locked(exception)
-    exc.status = Status.IN_PROGRESS if exc.status == Status.OPEN else exc.status
-    _note_append(exc, f"Offered alternative SKU {sku.code} ({sku.name}){': ' + note if note else ''}",
-                 user=user, now=now)
-    exc.save(update_fields=["status", "notes", "updated_at"])
-    return exc
+    return _work_record(_exception_locked(exception), f"Offered alternative SKU {sku.code} ({sku.name})",
+                        note=note, user=user, now=now)
 
 
 @transaction.atomic
@@ -149,11 +153,8 @@ def exception_split_ship(*, exception: OrderException, user, note: str = "",
     line = exc.line
     on_hand = (StockLevel.objects.filter(sku_id=line.sku_id, warehouse_id=line.warehouse_id)
                .values_list("on_hand", flat=True).first() or 0)
-    exc.status = Status.IN_PROGRESS if exc.status == Status.OPEN else exc.status
-    _note_append(exc, f"Split-ship requested: {min(on_hand, line.qty_open)} of {line.qty_open} open "
-                      f"units in stock ({on_hand} on hand){': ' + note if note else ''}", user=user, now=now)
-    exc.save(update_fields=["status", "notes", "updated_at"])
-    return exc
+    return _work_record(exc, f"Split-ship requested: {min(on_hand, line.qty_open)} of {line.qty_open} "
+                             f"open units in stock ({on_hand} on hand)", note=note, user=user, now=now)
 
 
 @transaction.atomic
@@ -168,8 +169,4 @@ def exception_goodwill_credit(*, exception: OrderException, amount, user, note: 
     if amount <= 0:
         raise InvalidInput("Invalid amount.", errors={"amount": ["must be more than 0"]})
     exc = _exception_locked(exception)
-    exc.status = Status.IN_PROGRESS if exc.status == Status.OPEN else exc.status
-    _note_append(exc, f"Goodwill credit {amount} {exc.line.order.currency}{': ' + note if note else ''}",
-                 user=user, now=now)
-    exc.save(update_fields=["status", "notes", "updated_at"])
-    return exc
+    return _work_record(exc, f"Goodwill credit {amount} {exc.line.order.currency}", note=note, user=user, now=now)
