@@ -1,12 +1,9 @@
 """Concurrency guarantees, proven on PostgreSQL with real concurrent connections."""
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from inventory.exceptions import BusinessRefusal
@@ -14,6 +11,7 @@ from inventory.models import BackorderCap, StockLevel
 from orders.models import Order, OrderLine
 from promises.models import DirtyPool, Promise
 from promises.services import promises_recompute_dirty
+from tests import concurrency
 from tests.factories.inventory import SKUFactory
 from tests.intake.helpers import MONDAY, place, us_pool
 
@@ -22,20 +20,7 @@ CLIENTS = 16
 
 
 def race(fn, n=CLIENTS):
-    """Run fn(i) in n threads that start together; return the results (exceptions included)."""
-    barrier = threading.Barrier(n)
-
-    def run(i):
-        barrier.wait()
-        try:
-            return fn(i)
-        except Exception as exc:  # noqa: BLE001 - the refusal is the result
-            return exc
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
+    return concurrency.race(fn, n)
 
 
 def units_promised_per_source():

@@ -1,17 +1,16 @@
 """Two workers at once never cancel a line twice nor send a notice twice (PostgreSQL)."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection
 
 from notifications import services
 from notifications.models import Notice
 from orders.models import Cancellation, OrderLine
 from promises import workflow
 from promises.models import OrderException
+from tests import concurrency
 from tests.factories.promises import backorder_line
 from tests.workflow.steps import noon, slip
 
@@ -20,24 +19,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def race(target, n=2):
     """Run target() in n threads released at the same moment; return their results."""
-    barrier, results, errors = threading.Barrier(n), [], []
-
-    def run():
-        try:
-            barrier.wait()
-            results.append(target())
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not errors, errors
-    return results
+    return concurrency.race(lambda _i: target(), n, expect_success=True)
 
 
 def test_two_workers_running_the_consent_deadline_sweep_cancel_the_line_once():
