@@ -128,18 +128,25 @@ def test_a_notice_that_keeps_failing_gives_up_and_waits_for_an_agent(settings):
     assert services.notices_send_due(now=timezone.now() + timedelta(days=1)) == {}
 
 
-def test_a_worker_killed_after_the_email_went_out_never_sends_it_again(slipped_us_line, settings, superuser):
-    b = slipped_us_line
-    notice = delay_notice(b.line)
+def _sent_by_a_worker_killed_right_after(line, settings, superuser):
+    """Release the line's delay notice and send it with a worker that dies right after the
+    mail server accepted the message; then the mail backend is healthy again."""
+    notice = delay_notice(line)
     services.notice_release(notice=notice, user=superuser)
-    # Given a worker that dies right after the mail server accepted the message
     settings.EMAIL_BACKEND = KILLED
     with pytest.raises(WorkerKilled):
         services.notice_send(notice_id=notice.pk)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    return notice
+
+
+def test_a_worker_killed_after_the_email_went_out_never_sends_it_again(slipped_us_line, settings, superuser):
+    b = slipped_us_line
+    # Given a worker that died right after the mail server accepted the message
+    notice = _sent_by_a_worker_killed_right_after(b.line, settings, superuser)
     notice.refresh_from_db()
     assert notice.status == Status.SENDING and len(mail.outbox) == 1
     # When the task is retried and the sweep runs, with a healthy backend
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert services.notice_send(notice_id=notice.pk) == f"already_{Status.SENDING}"
     assert services.notices_send_due(now=timezone.now() + timedelta(hours=1)) == {}
     # Then no second e-mail went out; the row waits for an agent
@@ -155,13 +162,7 @@ def test_a_worker_killed_after_the_email_went_out_never_sends_it_again(slipped_u
 
 
 def test_a_stuck_notice_resent_by_an_agent_keeps_its_message_id(slipped_us_line, settings, superuser):
-    b = slipped_us_line
-    notice = delay_notice(b.line)
-    services.notice_release(notice=notice, user=superuser)
-    settings.EMAIL_BACKEND = KILLED
-    with pytest.raises(WorkerKilled):
-        services.notice_send(notice_id=notice.pk)
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    notice = _sent_by_a_worker_killed_right_after(slipped_us_line.line, settings, superuser)
     assert services.notice_stuck_resend(notice=notice, user=superuser)
     assert services.notices_send_due() == {"sent": 1}
     first, second = mail.outbox
