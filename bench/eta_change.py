@@ -465,13 +465,9 @@ def main(argv=None) -> dict:
             row = via_service(po, eta, clock)
             row.update(poller.wait(clock, HOT_LINES), later=i % 2 == 0,
                        commit_wall=clock.wall, idle=idle)
-            print(f"    po_update #{i + 1:>2}: ETA {eta} ({'later' if row['later'] else 'earlier'})  "
-                  f"save {row['save'] * 1000:6.1f} ms (po_update {row['po_update'] * 1000:.1f} ms)  "
-                  f"-> hot pool updated {_ms(row['hot'])}, all pools {_ms(row['all'])}, "
-                  f"exceptions {_ms(row['exc'])}", end="", flush=True)
-            row["drain"] = poller.settle(cluster)
-            print(f"; worker idle again after {row['drain']:.1f} s" if poller.idle
-                  else f"; worker still busy after {row['drain']:.0f} s", flush=True)
+            _report(row, f"po_update #{i + 1:>2}: ETA {eta}",
+                    f"save {row['save'] * 1000:6.1f} ms (po_update {row['po_update'] * 1000:.1f} ms)",
+                    poller, cluster)
             service.append(row)
         exceptions_after_service = poller.exceptions()
 
@@ -489,12 +485,8 @@ def main(argv=None) -> dict:
             row.update(poller.wait(clock, HOT_LINES), later=eta > last,
                        commit_wall=clock.wall, idle=idle)
             last = eta
-            print(f"    admin POST #{i + 1:>2}: ETA {eta} ({'later' if row['later'] else 'earlier'})  "
-                  f"response {row['save'] * 1000:6.1f} ms  -> hot pool updated {_ms(row['hot'])}, "
-                  f"all pools {_ms(row['all'])}, exceptions {_ms(row['exc'])}", end="", flush=True)
-            row["drain"] = poller.settle(cluster)
-            print(f"; worker idle again after {row['drain']:.1f} s" if poller.idle
-                  else f"; worker still busy after {row['drain']:.0f} s", flush=True)
+            _report(row, f"admin POST #{i + 1:>2}: ETA {eta}", f"response {row['save'] * 1000:6.1f} ms",
+                    poller, cluster)
             admin.append(row)
         exceptions_after = poller.exceptions()
         tasks = task_times([r["commit_wall"] for r in service + admin])
@@ -600,6 +592,15 @@ def other_tasks() -> list:
                  for t in Task.objects.filter(func=row["func"]).only("started", "stopped")]
         out.append((row["func"], row["n"], sum(spans) / len(spans) if spans else 0.0))
     return out
+
+
+def _report(row: dict, what: str, save: str, poller: Poller, cluster: str) -> None:
+    """Print one change's figures, then wait for the workers to settle (recorded in the row)."""
+    print(f"    {what} ({'later' if row['later'] else 'earlier'})  {save}  -> hot pool updated "
+          f"{_ms(row['hot'])}, all pools {_ms(row['all'])}, exceptions {_ms(row['exc'])}", end="", flush=True)
+    row["drain"] = poller.settle(cluster)
+    print(f"; worker idle again after {row['drain']:.1f} s" if poller.idle
+          else f"; worker still busy after {row['drain']:.0f} s", flush=True)
 
 
 def _ms(value) -> str:
