@@ -11,8 +11,12 @@ from orders.models import Order, OrderLine
 class Promise(models.Model):
     """The ship date promised to one order line and the supply behind it."""
 
+    # No database foreign key: a promise is written only by the engine, under its pool's
+    # lock, for a line it just read; Django still cascades deletes. The constraint's per-row
+    # check (a key-share lock on the line) was a tenth of a book's first full re-promise.
     line = models.OneToOneField(
-        OrderLine, primary_key=True, on_delete=models.CASCADE, related_name="promise"
+        OrderLine, primary_key=True, on_delete=models.CASCADE, related_name="promise",
+        db_constraint=False,
     )
     ship_date = models.DateField()
     delivery_from = models.DateField()
@@ -62,22 +66,30 @@ class PromiseChange(models.Model):
         MANUAL = "manual", "Manual re-promise"
         NIGHTLY = "nightly", "Nightly re-promise"
 
-    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="promise_changes")
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="promise_changes")
+    # An append-only log written in bulk (a mass slip writes hundreds of thousands): no
+    # database foreign keys, whose per-row checks at commit cost more than the rows' COPY.
+    # Django still cascades deletes and nulls po_line and user (on_delete).
+    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="promise_changes",
+                             db_constraint=False)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="promise_changes",
+                              db_constraint=False)
     old_ship_date = models.DateField(null=True, blank=True)
     new_ship_date = models.DateField()
     old_confirmed = models.BooleanField(null=True)
     new_confirmed = models.BooleanField()
     cause = models.CharField(max_length=20, choices=Cause.choices)
     po_line = models.ForeignKey(
-        PurchaseOrderLine, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        PurchaseOrderLine, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_constraint=False,
     )
+    # Not indexed either: only a user's deletion looks changes up by user.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_constraint=False, db_index=False,
     )
     note = models.CharField(max_length=200, blank=True)
     version = models.PositiveIntegerField()
-    at = models.DateTimeField(db_index=True)
+    at = models.DateTimeField()  # indexed by promise_change_feed (at, id)
 
     class Meta:
         ordering = ["-at", "-id"]

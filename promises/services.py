@@ -256,7 +256,7 @@ def pools_repromise(states: dict[PoolKey, PoolState], *, cause: str, now: dateti
     allocated = pools_allocate(states, now=now) if allocated is None else allocated
     transits = {rid: transit_calendar_for(r) for rid, r in regions_by_id().items()}
     result = RepromiseResult(pools=len(states))
-    rows, statuses, changes, touched = [], [], [], set()
+    rows, statuses, changes, touched, first = [], [], [], set(), set()
     shared = (cause, po_line_id, user_id, note)
     for key, assignments in allocated.items():
         state = states[key]
@@ -270,6 +270,8 @@ def pools_repromise(states: dict[PoolKey, PoolState], *, cause: str, now: dateti
                 continue
             rows.append(row)
             touched.add(line.order_id)
+            if line.current is None:
+                first.add(a.line_id)
             status = line_status(line.demand.qty, row[6], a.confirmed)
             if status != line.status:
                 statuses.append((status, a.line_id))
@@ -277,7 +279,7 @@ def pools_repromise(states: dict[PoolKey, PoolState], *, cause: str, now: dateti
                                     user_id=pool_user_id, note=pool_note, now=now, version=row[11])
             if change is not None:
                 changes.append(change)
-    promises_write(rows, statuses, changes, touched_orders=touched)
+    promises_write(rows, statuses, changes, touched_orders=touched, first=first)
     result.written = len(rows)
     result.changes = changes
     if changes:
@@ -348,17 +350,17 @@ def promise_change(line: OpenLine, a: engine.Assignment, *, cause, po_line_id, u
 COPY_MIN_ROWS = 100
 
 
-def promises_write(rows, statuses, changes, *, touched_orders=()) -> None:
+def promises_write(rows, statuses, changes, *, touched_orders=(), first=frozenset()) -> None:
     """Upsert promise rows, update line statuses and insert promise changes, in bulk.
 
     On PostgreSQL promises and changes go through COPY and statuses through one set-based
     UPDATE (measured: executemany and bulk_create of a few hundred thousand rows took tens
-    of seconds where these take a few).
+    of seconds where these take a few). `first` names the lines that had no promise yet.
     """
     postgres = connection.vendor == "postgresql"
     if rows:
         if postgres and len(rows) >= COPY_MIN_ROWS:
-            _promises_copy_upsert(rows)
+            _promises_copy_upsert(rows, first)
         else:
             _promises_executemany_upsert(rows, postgres=postgres)
     if statuses:
@@ -411,12 +413,27 @@ def _upsert_sql(source: str) -> str:
     return f"INSERT INTO {table} ({cols}) {source} ON CONFLICT (line_id) DO UPDATE SET {updates}"
 
 
-def _promises_copy_upsert(rows) -> None:
+def _promises_copy_upsert(rows, first=frozenset()) -> None:
+    """COPY first promises (lines in `first`) straight into the table, upsert the others via a temp table.
+
+    A line's first promise is written under its pool's lock, the lock every promise writer
+    holds, so no other row for the line can appear meanwhile; should one exist anyway (a
+    line moved between pools), the COPY fails, the transaction rolls back and the pool stays
+    dirty to be re-promised through the upsert. A book's first full run (a migration) is
+    all first promises: this skips a million-row temp table and conflict check.
+    """
     cols = ", ".join(PROMISE_COLUMNS)
+    new = [row for row in rows if row[0] in first] if first else []
+    rest = [row for row in rows if row[0] not in first] if new else rows
     with connection.cursor() as cursor:
-        temp = copy_into_temp(cursor, table=Promise._meta.db_table, columns=cols, rows=(
-            row[:7] + (json.dumps(row[7]),) + row[8:] for row in rows))
-        cursor.execute(_upsert_sql(f"SELECT {cols} FROM {temp} WHERE true"))
+        if new:
+            with cursor.cursor.copy(f"COPY {Promise._meta.db_table} ({cols}) FROM STDIN") as copy:
+                for row in new:
+                    copy.write_row(row[:7] + (json.dumps(row[7]),) + row[8:])
+        if rest:
+            temp = copy_into_temp(cursor, table=Promise._meta.db_table, columns=cols, rows=(
+                row[:7] + (json.dumps(row[7]),) + row[8:] for row in rest))
+            cursor.execute(_upsert_sql(f"SELECT {cols} FROM {temp} WHERE true"))
 
 
 def _promises_executemany_upsert(rows, *, postgres: bool) -> None:
