@@ -423,17 +423,22 @@ def _promises_copy_upsert(rows, first=frozenset()) -> None:
     all first promises: this skips a million-row temp table and conflict check.
     """
     cols = ", ".join(PROMISE_COLUMNS)
-    new = [row for row in rows if row[0] in first] if first else []
+    new = [_copy_values(row) for row in rows if row[0] in first] if first else []
     rest = [row for row in rows if row[0] not in first] if new else rows
     with connection.cursor() as cursor:
         if new:
             with cursor.cursor.copy(f"COPY {Promise._meta.db_table} ({cols}) FROM STDIN") as copy:
                 for row in new:
-                    copy.write_row(row[:7] + (json.dumps(row[7]),) + row[8:])
+                    copy.write_row(row)
         if rest:
-            temp = copy_into_temp(cursor, table=Promise._meta.db_table, columns=cols, rows=(
-                row[:7] + (json.dumps(row[7]),) + row[8:] for row in rest))
+            temp = copy_into_temp(cursor, table=Promise._meta.db_table, columns=cols,
+                                  rows=map(_copy_values, rest))
             cursor.execute(_upsert_sql(f"SELECT {cols} FROM {temp} WHERE true"))
+
+
+def _copy_values(row: tuple) -> tuple:
+    """A promise row as COPY takes it: the sources as JSON text."""
+    return row[:7] + (json.dumps(row[7]),) + row[8:]
 
 
 def _promises_executemany_upsert(rows, *, postgres: bool) -> None:
