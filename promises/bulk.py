@@ -17,10 +17,15 @@ def copy_into_temp(cursor, *, table: str, columns: str, rows: Iterable[Sequence]
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} ON COMMIT DELETE ROWS "
                    f"AS SELECT {columns} FROM {table} WITH NO DATA")
     cursor.execute(f"TRUNCATE {temp}")
-    with cursor.cursor.copy(f"COPY {temp} ({columns}) FROM STDIN") as copy:
+    copy_rows(cursor, table=temp, columns=columns, rows=rows)
+    return temp
+
+
+def copy_rows(cursor, *, table: str, columns: str, rows: Iterable[Sequence]) -> None:
+    """COPY rows into `table`'s `columns` (a Django cursor on PostgreSQL)."""
+    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
-    return temp
 
 
 @functools.cache

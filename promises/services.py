@@ -15,7 +15,7 @@ from django.utils import timezone
 from inventory.models import SKU, StockLevel
 from orders.models import Order, OrderLine
 from promises import engine
-from promises.bulk import copy_into_temp, model_build
+from promises.bulk import copy_into_temp, copy_rows, model_build
 from promises.calendars import ship_calendar_for, transit_calendar_for
 from promises.models import DirtyPool, Promise, PromiseChange
 from promises.queue import enqueue_on_commit
@@ -400,10 +400,8 @@ CHANGE_COLUMNS = ("line_id", "order_id", "old_ship_date", "new_ship_date", "old_
 
 def _changes_copy(changes) -> None:
     with connection.cursor() as cursor:
-        with cursor.cursor.copy(
-                f"COPY {PromiseChange._meta.db_table} ({', '.join(CHANGE_COLUMNS)}) FROM STDIN") as copy:
-            for c in changes:
-                copy.write_row(tuple(getattr(c, name) for name in CHANGE_COLUMNS))
+        copy_rows(cursor, table=PromiseChange._meta.db_table, columns=", ".join(CHANGE_COLUMNS),
+                  rows=(tuple(getattr(c, name) for name in CHANGE_COLUMNS) for c in changes))
 
 
 def _upsert_sql(source: str) -> str:
@@ -427,9 +425,7 @@ def _promises_copy_upsert(rows, first=frozenset()) -> None:
     rest = [row for row in rows if row[0] not in first] if new else rows
     with connection.cursor() as cursor:
         if new:
-            with cursor.cursor.copy(f"COPY {Promise._meta.db_table} ({cols}) FROM STDIN") as copy:
-                for row in new:
-                    copy.write_row(row)
+            copy_rows(cursor, table=Promise._meta.db_table, columns=cols, rows=new)
         if rest:
             temp = copy_into_temp(cursor, table=Promise._meta.db_table, columns=cols,
                                   rows=map(_copy_values, rest))
