@@ -59,7 +59,7 @@ class PurchaseOrderFilter(df.FilterSet):
 
 
 class OrderFilter(df.FilterSet):
-    updated_since = TimestampFilter(field_name="updated_at", lookup_expr="gte",
+    updated_since = TimestampFilter(field_name="sync__updated_at", lookup_expr="gte",
                                          help_text=UPDATED_SINCE_HELP)
     channel = df.CharFilter(field_name="channel__code",
                             help_text="Channel code (only the key's channels are ever listed).")

@@ -74,7 +74,7 @@ class KeysetPagination(BasePagination):
     # --- Cursor encoding ----------------------------------------------------------------
 
     def _position(self, obj) -> tuple:
-        return tuple(getattr(obj, _attname(obj, f)) for f in self.fields)
+        return tuple(_value(obj, f) for f in self.fields)
 
     def _link(self, position, *, forward: bool) -> str | None:
         if position is None:
@@ -91,7 +91,7 @@ class KeysetPagination(BasePagination):
             if not isinstance(values, list) or len(values) != len(self.fields):
                 raise ValueError
             position = tuple(
-                model._meta.get_field(f).to_python(v) for f, v in zip(self.fields, values, strict=True)
+                _field(model, f).to_python(v) for f, v in zip(self.fields, values, strict=True)
             )
             if any(v is None for v in position):
                 raise ValueError
@@ -167,9 +167,20 @@ def cursor_token(position, *, forward: bool = True) -> str:
     return token.decode().rstrip("=")
 
 
-def _attname(obj, field: str) -> str:
-    f = obj._meta.get_field(field)
-    return f.attname
+def _field(model, path: str):
+    """The model field an ordering path names (`updated_at`, or across relations `sync__updated_at`)."""
+    *relations, name = path.split("__")
+    for relation in relations:
+        model = model._meta.get_field(relation).related_model
+    return model._meta.get_field(name)
+
+
+def _value(obj, path: str):
+    """The value of an ordering path on a row (its relations already loaded)."""
+    *relations, name = path.split("__")
+    for relation in relations:
+        obj = getattr(obj, relation)
+    return getattr(obj, obj._meta.get_field(name).attname)
 
 
 def _jsonable(value):

@@ -33,8 +33,9 @@ def orders_visible(partner: Partner) -> QuerySet[Order]:
         "promise__ship_date", "promise__delivery_from", "promise__delivery_to",
         "promise__confirmed", "promise__stock_qty", "promise__sources",
     ).order_by("id")
-    return Order.objects.filter(channel_id__in=partner.channel_ids).select_related(
-        "channel", "region", "customer",
+    # Filtered on the sync row's copy of the channel: a pull is one range of its index.
+    return Order.objects.filter(sync__channel_id__in=partner.channel_ids).select_related(
+        "channel", "region", "customer", "sync",
     ).defer(*_RELATED_UNREAD).prefetch_related(
         Prefetch("lines", queryset=lines, to_attr="line_list"),
         Prefetch("cancellations", queryset=Cancellation.objects.order_by("cancelled_at", "id"),

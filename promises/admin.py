@@ -212,8 +212,14 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ("external_id", "customer__email", "customer__name", "lines__sku__code")
     date_hierarchy = "placed_at"
     raw_id_fields = ("customer",)
-    readonly_fields = ("status", "created_at", "updated_at")
+    readonly_fields = ("status", "created_at", "updated_at", "sync_clock")
     inlines = [OrderLineInline]
+
+    @admin.display(description="Partner sync clock")
+    def sync_clock(self, obj):
+        """The `updated_at` partners see: the order's own changes and its promises' moves."""
+        sync = getattr(obj, "sync", None) if obj.pk else None
+        return sync.updated_at if sync else "—"
     actions = ["repromise_now"]
 
     @admin.action(description="Re-promise the selected orders now")

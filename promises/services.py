@@ -13,7 +13,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from inventory.models import SKU, StockLevel
-from orders.models import Order, OrderLine
+from orders.models import OrderLine, OrderSync
 from promises import engine
 from promises.bulk import copy_into_temp, copy_rows, model_build
 from promises.calendars import ship_calendar_for, transit_calendar_for
@@ -381,17 +381,18 @@ def promises_write(rows, statuses, changes, *, touched_orders=(), first=frozense
             _changes_copy(changes)
         else:
             PromiseChange.objects.bulk_create(changes, batch_size=2000)
-    # Any order whose promises moved, in date, sources or status, shows up in updated_since pulls.
+    # Any order whose promises moved, in date, sources or status, shows up in updated_since
+    # pulls: its sync clock moves (the narrow OrderSync row, not the order's own).
     order_ids = sorted(set(touched_orders) | {c.order_id for c in changes})
     if order_ids:
         at = timezone.now()
-        with connection.cursor() as cursor:
-            if postgres:
-                cursor.execute(f"UPDATE {Order._meta.db_table} SET updated_at = %s WHERE id = ANY(%s)",
-                               [at, order_ids])
-            else:
-                for start in range(0, len(order_ids), 5000):
-                    Order.objects.filter(id__in=order_ids[start:start + 5000]).update(updated_at=at)
+        if postgres:
+            with connection.cursor() as cursor:
+                cursor.execute(f"UPDATE {OrderSync._meta.db_table} SET updated_at = %s "
+                               f"WHERE order_id = ANY(%s)", [at, order_ids])
+        else:
+            for start in range(0, len(order_ids), 5000):
+                OrderSync.objects.filter(order_id__in=order_ids[start:start + 5000]).update(updated_at=at)
 
 
 CHANGE_COLUMNS = ("line_id", "order_id", "old_ship_date", "new_ship_date", "old_confirmed",

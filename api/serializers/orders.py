@@ -133,7 +133,8 @@ class OrderSerializer(serializers.ModelSerializer):
                                            help_text="Cancelled units and the refunds owed.")
     created_at = serializers.DateTimeField(read_only=True, help_text="Creation time.")
     updated_at = serializers.DateTimeField(
-        read_only=True, help_text="Last change of the order, its lines or their promises.")
+        source="sync.updated_at", read_only=True,
+        help_text="Last change of the order, its lines or their promises.")
 
     class Meta:
         model = Order
@@ -164,7 +165,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "lines": [_line(line, order) for line in order.line_list],
             "cancellations": [_cancellation(c) for c in order.cancellation_list],
             "created_at": _timestamp(order.created_at),
-            "updated_at": _timestamp(order.updated_at),
+            "updated_at": _timestamp(order.sync.updated_at),
         }
 
     def declared_representation(self, order):

@@ -92,4 +92,4 @@ def test_a_cursor_page_bounds_the_index_scan(us_client):
         us_client.get(next_url)
     page_sql = next(q["sql"] for q in ctx.captured_queries
                     if 'FROM "orders_order"' in q["sql"] and "LIMIT" in q["sql"])
-    assert '"orders_order"."updated_at" >=' in page_sql
+    assert '"orders_ordersync"."updated_at" >=' in page_sql

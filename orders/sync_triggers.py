@@ -1,0 +1,61 @@
+"""The database triggers that keep OrderSync equal to its order (see orders.models.OrderSync).
+
+Installed by migration 0004; a later migration that rebuilds `orders_order` on SQLite (an
+AlterField there copies the table) must call `install` again.
+"""
+
+ORDERS, SYNC = "orders_order", "orders_ordersync"
+
+POSTGRESQL = (
+    f"""CREATE OR REPLACE FUNCTION orders_sync_copy() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO {SYNC} (order_id, channel_id, updated_at)
+            VALUES (NEW.id, NEW.channel_id, NEW.updated_at);
+        ELSE
+            UPDATE {SYNC} SET updated_at = NEW.updated_at, channel_id = NEW.channel_id
+            WHERE order_id = NEW.id;
+        END IF;
+        RETURN NULL;
+    END $$""",
+    f"""CREATE TRIGGER orders_sync_insert AFTER INSERT ON {ORDERS}
+    FOR EACH ROW EXECUTE FUNCTION orders_sync_copy()""",
+    f"""CREATE TRIGGER orders_sync_update AFTER UPDATE OF updated_at, channel_id ON {ORDERS}
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM OLD.updated_at
+                       OR NEW.channel_id IS DISTINCT FROM OLD.channel_id)
+    EXECUTE FUNCTION orders_sync_copy()""",
+)
+
+SQLITE = (
+    f"""CREATE TRIGGER orders_sync_insert AFTER INSERT ON {ORDERS} BEGIN
+        INSERT INTO {SYNC} (order_id, channel_id, updated_at)
+        VALUES (NEW.id, NEW.channel_id, NEW.updated_at);
+    END""",
+    f"""CREATE TRIGGER orders_sync_update AFTER UPDATE OF updated_at, channel_id ON {ORDERS}
+    WHEN NEW.updated_at IS NOT OLD.updated_at OR NEW.channel_id IS NOT OLD.channel_id BEGIN
+        UPDATE {SYNC} SET updated_at = NEW.updated_at, channel_id = NEW.channel_id
+        WHERE order_id = NEW.id;
+    END""",
+)
+
+DROP = {
+    "postgresql": (f"DROP TRIGGER IF EXISTS orders_sync_insert ON {ORDERS}",
+                   f"DROP TRIGGER IF EXISTS orders_sync_update ON {ORDERS}",
+                   "DROP FUNCTION IF EXISTS orders_sync_copy()"),
+    "sqlite": ("DROP TRIGGER IF EXISTS orders_sync_insert", "DROP TRIGGER IF EXISTS orders_sync_update"),
+}
+
+
+def install(schema_editor) -> None:
+    """(Re)create the triggers, and a sync row for every order that has none."""
+    vendor = schema_editor.connection.vendor
+    for sql in DROP[vendor] + {"postgresql": POSTGRESQL, "sqlite": SQLITE}[vendor]:
+        schema_editor.execute(sql, params=None)
+    schema_editor.execute(
+        f"INSERT INTO {SYNC} (order_id, channel_id, updated_at) SELECT o.id, o.channel_id, o.updated_at "
+        f"FROM {ORDERS} o WHERE NOT EXISTS (SELECT 1 FROM {SYNC} s WHERE s.order_id = o.id)", params=None)
+
+
+def uninstall(schema_editor) -> None:
+    for sql in DROP[schema_editor.connection.vendor]:
+        schema_editor.execute(sql, params=None)
