@@ -226,6 +226,9 @@ BACKORDER_DESK = {
     # (every 15 min) catches a follow-up task that was lost. Set it very high to keep
     # every assessment inside the re-promise transaction.
     "WORKFLOW_INLINE_MAX_LINES": env.int("WORKFLOW_INLINE_MAX_LINES", default=1000),
+    # Such a slip is assessed in this many tasks side by side (whole orders each); 0: one
+    # per worker of the main cluster (Q_WORKERS).
+    "WORKFLOW_DEFERRED_PARTS": env.int("WORKFLOW_DEFERRED_PARTS", default=0),
 }
 
 # --- Partner API ---

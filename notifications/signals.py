@@ -25,9 +25,10 @@ CLOSED = (OrderLine.Status.SHIPPED, OrderLine.Status.CANCELLED)
 def promises_changed_assess(sender, changes, now, **kwargs):
     limit = settings.BACKORDER_DESK.get("WORKFLOW_INLINE_MAX_LINES")
     if limit is not None and len(changes) > limit:
-        # A very large slip: promises commit first, the workflow follows in its own task.
-        enqueue_on_commit("promises.tasks.recorded_changes_assess",
-                          sorted({c.line_id for c in changes}), dedupe=False)
+        # A very large slip: promises commit first, the workflow follows in tasks of its
+        # own, one per part, so that every worker of the main cluster takes a share.
+        for line_ids in workflow.large_slip_parts(changes):
+            enqueue_on_commit("promises.tasks.recorded_changes_assess", line_ids, dedupe=False)
         return
     workflow.promise_changes_assess(changes=changes, now=now)
 

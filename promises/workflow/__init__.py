@@ -31,6 +31,7 @@ from promises.workflow.actions import (
 from promises.workflow.assessment import (
     CAUSE_LABELS,
     Assessment,
+    large_slip_parts,
     lines_assess,
     promise_changes_assess,
     recorded_changes_assess,
@@ -87,6 +88,7 @@ __all__ = [
     "exception_notice_send_now",
     "exception_split_ship",
     "express_consents",
+    "large_slip_parts",
     "line_closed",
     "lines_assess",
     "measured",

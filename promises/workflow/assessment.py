@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -65,6 +67,28 @@ def recorded_changes_assess(*, line_ids: list[int], now: datetime | None = None)
         with transaction.atomic():
             results += _lines_assess_chunk(chunk, now=now, changes=latest_changes(chunk))
     return results
+
+
+def large_slip_parts(changes: list[PromiseChange], *, parts: int | None = None) -> list[list[int]]:
+    """Split the lines of a large slip into `parts` lists to assess side by side.
+
+    Each list holds whole orders (an order's lines are assessed together), and the lists are
+    balanced by lines. `parts` defaults to WORKFLOW_DEFERRED_PARTS, else the main cluster's
+    workers: each takes one list as soon as the re-promise commits.
+    """
+    if parts is None:
+        parts = (settings.BACKORDER_DESK.get("WORKFLOW_DEFERRED_PARTS")
+                 or settings.Q_CLUSTER.get("workers") or 1)
+    by_order: dict[int, set[int]] = defaultdict(set)
+    for change in changes:
+        by_order[change.order_id].add(change.line_id)
+    lists: list[list[int]] = [[] for _ in range(max(parts, 1))]
+    sizes = [0] * len(lists)
+    for order_id in sorted(by_order, key=lambda o: (-len(by_order[o]), o)):  # largest first
+        smallest = sizes.index(min(sizes))
+        lists[smallest] += by_order[order_id]
+        sizes[smallest] += len(by_order[order_id])
+    return [sorted(line_ids) for line_ids in lists if line_ids]
 
 
 def lines_assess(*, line_ids: list[int], now: datetime,
