@@ -155,8 +155,12 @@ class OrderException(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
     line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="exceptions")
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="exceptions")
-    region = models.ForeignKey("inventory.Region", on_delete=models.PROTECT, related_name="+")
-    channel = models.ForeignKey("inventory.Channel", on_delete=models.PROTECT, related_name="+")
+    # No index on region or channel: a few of each do not narrow the queue, and a large slip
+    # writes every index of thousands of exceptions (and their history) at once.
+    region = models.ForeignKey("inventory.Region", on_delete=models.PROTECT, related_name="+",
+                               db_index=False)
+    channel = models.ForeignKey("inventory.Channel", on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
     due_by = models.DateField(help_text="The legal (or product) deadline for acting on it.")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -186,7 +190,10 @@ class OrderException(models.Model):
     notified_at = models.DateTimeField(
         null=True, blank=True, help_text="When the customer was told of this slip.")
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # History is read per exception (by id, in date order): its copies of the foreign keys
+    # need no indexes of their own.
+    history = HistoricalRecords(excluded_fields=["updated_at"],
+                                no_db_index=["line", "order", "region", "channel", "owner"])
 
     class Meta:
         ordering = ["due_by", "id"]
