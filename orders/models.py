@@ -91,11 +91,11 @@ class OrderSync(models.Model):
     indexes rather than the wide order row under all of its own (measured, 300,000 orders:
     2.3 s against 6.9 s, and a quarter of the WAL).
 
-    Database triggers (orders.sync_triggers, installed by migration 0004) insert the row with
-    its order and copy every change of Order.updated_at into it, whatever writes the order
-    (save, bulk_create, COPY, raw SQL); a re-promise moves it directly. SQLite drops a
-    table's triggers when a migration rebuilds it: such a migration must reinstall them
-    (tests/api/test_order_sync.py fails otherwise).
+    Database triggers (orders.sync_triggers, installed by migration 0003) insert the row with
+    its order and carry every later Order.updated_at into it, whatever writes the order
+    (save, bulk_create, COPY, raw SQL); a re-promise moves it directly; it never moves
+    backwards. A migration that rebuilds either table on SQLite must uninstall and reinstall
+    the triggers (see orders.sync_triggers; tests/api/test_order_sync.py fails otherwise).
     """
 
     order = models.OneToOneField(Order, primary_key=True, on_delete=models.CASCADE, related_name="sync")

@@ -1,7 +1,10 @@
-"""The database triggers that keep OrderSync equal to its order (see orders.models.OrderSync).
+"""The database triggers that keep OrderSync in step with its order (see orders.models.OrderSync).
 
-Installed by migration 0004; a later migration that rebuilds `orders_order` on SQLite (an
-AlterField there copies the table) must call `install` again.
+Installed by migration 0003. On SQLite an AlterField copies the table: a later migration that
+rebuilds `orders_order` or `orders_ordersync` there must `uninstall` before and `install`
+after (SQLite drops the triggers with the first and refuses the second while they exist).
+The clock never moves backwards: a change stamped earlier than the clock (a transaction that
+began before a re-promise and committed after it) leaves it where it is.
 """
 
 ORDERS, SYNC = "orders_order", "orders_ordersync"
@@ -13,7 +16,8 @@ POSTGRESQL = (
             INSERT INTO {SYNC} (order_id, channel_id, updated_at)
             VALUES (NEW.id, NEW.channel_id, NEW.updated_at);
         ELSE
-            UPDATE {SYNC} SET updated_at = NEW.updated_at, channel_id = NEW.channel_id
+            UPDATE {SYNC} SET updated_at = GREATEST(updated_at, NEW.updated_at),
+                channel_id = NEW.channel_id
             WHERE order_id = NEW.id;
         END IF;
         RETURN NULL;
@@ -33,7 +37,7 @@ SQLITE = (
     END""",
     f"""CREATE TRIGGER orders_sync_update AFTER UPDATE OF updated_at, channel_id ON {ORDERS}
     WHEN NEW.updated_at IS NOT OLD.updated_at OR NEW.channel_id IS NOT OLD.channel_id BEGIN
-        UPDATE {SYNC} SET updated_at = NEW.updated_at, channel_id = NEW.channel_id
+        UPDATE {SYNC} SET updated_at = MAX(updated_at, NEW.updated_at), channel_id = NEW.channel_id
         WHERE order_id = NEW.id;
     END""",
 )
@@ -57,5 +61,11 @@ def install(schema_editor) -> None:
 
 
 def uninstall(schema_editor) -> None:
+    """Drop the triggers, first handing each order the clock's later time: a re-promise moved
+    only the clock, and partners must not lose the moves it recorded."""
     for sql in DROP[schema_editor.connection.vendor]:
         schema_editor.execute(sql, params=None)
+    schema_editor.execute(
+        f"UPDATE {ORDERS} SET updated_at = (SELECT s.updated_at FROM {SYNC} s WHERE s.order_id = {ORDERS}.id) "
+        f"WHERE EXISTS (SELECT 1 FROM {SYNC} s WHERE s.order_id = {ORDERS}.id "
+        f"AND s.updated_at > {ORDERS}.updated_at)", params=None)

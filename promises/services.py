@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Greatest
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -388,11 +389,12 @@ def promises_write(rows, statuses, changes, *, touched_orders=(), first=frozense
         at = timezone.now()
         if postgres:
             with connection.cursor() as cursor:
-                cursor.execute(f"UPDATE {OrderSync._meta.db_table} SET updated_at = %s "
+                cursor.execute(f"UPDATE {OrderSync._meta.db_table} SET updated_at = GREATEST(updated_at, %s) "
                                f"WHERE order_id = ANY(%s)", [at, order_ids])
         else:
             for start in range(0, len(order_ids), 5000):
-                OrderSync.objects.filter(order_id__in=order_ids[start:start + 5000]).update(updated_at=at)
+                OrderSync.objects.filter(order_id__in=order_ids[start:start + 5000]).update(
+                    updated_at=Greatest("updated_at", Value(at)))
 
 
 CHANGE_COLUMNS = ("line_id", "order_id", "old_ship_date", "new_ship_date", "old_confirmed",

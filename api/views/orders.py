@@ -78,8 +78,9 @@ class OrderListView(PartnerListView):
     scopes = {"GET": Scope.ORDERS_READ, "POST": Scope.ORDERS_WRITE}
     serializer_class = OrderSerializer
     filterset_class = OrderFilter
-    # The order's sync clock (orders.models.OrderSync), shown as its updated_at.
-    cursor_ordering = ("sync__updated_at", "id")
+    # The order's sync clock (orders.models.OrderSync), shown as its updated_at. Ties break
+    # on the sync row's own order id, so the whole keyset condition is on one index.
+    cursor_ordering = ("sync__updated_at", "sync__order_id")
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no key

@@ -41,17 +41,34 @@ def test_orders_bulk_created_or_inserted_in_sql_get_theirs_too():
     assert sync_of(raw).updated_at == raw.updated_at
 
 
-def test_a_change_of_updated_at_is_copied_and_other_changes_are_not():
+def test_a_later_updated_at_is_copied_and_other_changes_are_not():
     order = OrderFactory()
-    earlier = order.updated_at - timedelta(minutes=5)
-    Order.objects.filter(pk=order.pk).update(updated_at=earlier)
-    assert sync_of(order).updated_at == earlier
+    later = order.updated_at + timedelta(minutes=5)
+    Order.objects.filter(pk=order.pk).update(updated_at=later)
+    assert sync_of(order).updated_at == later
     Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLED)  # updated_at unchanged
-    assert sync_of(order).updated_at == earlier
-    order.refresh_from_db()
-    order.save()  # auto_now
-    order.refresh_from_db()
-    assert sync_of(order).updated_at == order.updated_at > earlier
+    assert sync_of(order).updated_at == later
+
+
+def test_the_clock_never_moves_back():
+    # A change stamped before the clock (its transaction began before a re-promise that
+    # committed first) leaves the clock where it is: partners keep the newest copy.
+    order = OrderFactory()
+    ahead = order.updated_at + timedelta(minutes=5)
+    OrderSync.objects.filter(order_id=order.pk).update(updated_at=ahead)  # as a re-promise does
+    Order.objects.filter(pk=order.pk).update(updated_at=order.updated_at + timedelta(minutes=1))
+    assert sync_of(order).updated_at == ahead
+    from promises.services import promises_write
+
+    promises_write([], [], [], touched_orders=[order.pk])  # a re-promise stamps now, before `ahead`
+    assert sync_of(order).updated_at == ahead
+
+
+def test_the_channel_of_an_order_is_copied():
+    order = OrderFactory()
+    other = OrderFactory().channel
+    Order.objects.filter(pk=order.pk).update(channel=other, updated_at=order.updated_at + timedelta(seconds=1))
+    assert sync_of(order).channel_id == other.pk
 
 
 def test_deleting_an_order_deletes_its_clock():
