@@ -285,13 +285,13 @@ def _position(row) -> tuple:
     return (row[-1], row[0])
 
 
-def walk(kind: str, client, jobs_for, plan, *, init=None, initargs=()) -> dict:
+def walk(kind: str, client, jobs_for, plan) -> dict:
     """Run one client process per slice of the plan, all at once; aggregate the pages."""
     ctx = mp.get_context("spawn")
     with ctx.Manager() as manager:
         barrier = manager.Barrier(len(plan))
         jobs = [jobs_for(start, pages, barrier) for start, pages in plan]
-        with ctx.Pool(len(plan), initializer=init, initargs=initargs) as pool:
+        with ctx.Pool(len(plan)) as pool:
             results = pool.map(client, jobs)
     latencies = [lat for r in results for lat in r["latencies"]]
     busiest = max(r["seconds"] for r in results)

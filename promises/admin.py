@@ -214,13 +214,13 @@ class OrderAdmin(admin.ModelAdmin):
     raw_id_fields = ("customer",)
     readonly_fields = ("status", "created_at", "updated_at", "sync_clock")
     inlines = [OrderLineInline]
+    actions = ["repromise_now"]
 
     @admin.display(description="Partner sync clock")
     def sync_clock(self, obj):
         """The `updated_at` partners see: the order's own changes and its promises' moves."""
         sync = getattr(obj, "sync", None) if obj.pk else None
         return sync.updated_at if sync else "—"
-    actions = ["repromise_now"]
 
     @admin.action(description="Re-promise the selected orders now")
     def repromise_now(self, request, queryset):

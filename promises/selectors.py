@@ -81,7 +81,8 @@ def pools_load(*, pools: set[PoolKey] | None = None, sku_ids=None,
         sku_ids = {sku for sku, _ in pools}
     # Server-side cursors pay off for a full run; for the few pools of an order or a PO
     # change their extra round trips (DECLARE, FETCH, CLOSE) cost more than they save.
-    rows = _rows if sku_ids is None or len(sku_ids) > 50 else _rows_small
+    full = sku_ids is None or len(sku_ids) > 50
+    rows = _rows if full else _rows_small
     stock = StockLevel.objects.all()
     if sku_ids is not None:
         stock = stock.filter(sku_id__in=sku_ids)
@@ -100,7 +101,7 @@ def pools_load(*, pools: set[PoolKey] | None = None, sku_ids=None,
         states[key] = state
     _missing_pools_add(states, pools, today)
     _po_supply_add(states, sku_ids, today, rows)
-    _demand_add(states, sku_ids, rows)
+    _demand_add(states, sku_ids, rows, server_side=full)
     return states
 
 
@@ -178,7 +179,7 @@ def _po_supply_add(states, sku_ids, today, rows):
         )
 
 
-def _demand_add(states, sku_ids, rows):
+def _demand_add(states, sku_ids, rows, *, server_side: bool):
     # One query: open lines LEFT JOIN their promise (a separate IN (subquery) read of the
     # promises cost most of a full re-promise's load time).
     lines = OrderLine.objects.open()
@@ -191,7 +192,7 @@ def _demand_add(states, sku_ids, rows):
         *(f"promise__{name}" for name in PROMISE_FIELDS),
     ).order_by()
     if connection.vendor == "postgresql":
-        found = _raw_rows(queryset, (14 + PROMISE_FIELDS.index("sources"),), server_side=rows is _rows)
+        found = _raw_rows(queryset, (14 + PROMISE_FIELDS.index("sources"),), server_side=server_side)
     else:
         found = rows(queryset)
     for row in found:

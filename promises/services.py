@@ -386,15 +386,11 @@ def promises_write(rows, statuses, changes, *, touched_orders=(), first=frozense
     # pulls: its sync clock moves (the narrow OrderSync row, not the order's own).
     order_ids = sorted(set(touched_orders) | {c.order_id for c in changes})
     if order_ids:
-        at = timezone.now()
-        if postgres:
-            with connection.cursor() as cursor:
-                cursor.execute(f"UPDATE {OrderSync._meta.db_table} SET updated_at = GREATEST(updated_at, %s) "
-                               f"WHERE order_id = ANY(%s)", [at, order_ids])
-        else:
-            for start in range(0, len(order_ids), 5000):
-                OrderSync.objects.filter(order_id__in=order_ids[start:start + 5000]).update(
-                    updated_at=Greatest("updated_at", Value(at)))
+        at = Value(timezone.now())
+        step = len(order_ids) if postgres else 5000  # one array on PostgreSQL; SQLite's IN lists stay short
+        for start in range(0, len(order_ids), step):
+            OrderSync.objects.filter(order_id__any=order_ids[start:start + step]).update(
+                updated_at=Greatest("updated_at", at))
 
 
 CHANGE_COLUMNS = ("line_id", "order_id", "old_ship_date", "new_ship_date", "old_confirmed",
