@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
 from django.utils import timezone
 
+from inventory.compiled import compiled_objects, compiled_sql
 from inventory.exceptions import BusinessRefusal, InvalidInput, NotFound
 from inventory.models import (
     SKU,
@@ -30,19 +30,37 @@ def pools_lock(pools: Iterable[PoolKey]) -> dict[PoolKey, StockLevel]:
     """Lock the stock rows of these pools in primary-key order, creating missing ones.
 
     Everything that locks pools goes through here or locks one row, so all lockers take
-    rows in the same order and never deadlock. SQLite ignores the row locks; its single
-    writer serialises transactions instead.
+    rows in the same order and never deadlock. Missing rows are created before any lock is
+    taken: creating one can wait for another transaction's insert of it, which must not
+    happen while holding rows that transaction may want. SQLite ignores the row locks; its
+    single writer serialises transactions instead.
+
+    Two reads, each compiled once per process (intake locks an order's pools this way).
     """
     pools = sorted(set(pools))
     if not pools:
         return {}
+    wanted = set(pools)
+    skus, warehouses = {s for s, _ in pools}, {w for _, w in pools}
+    sql, params = compiled_sql("pools_lock.find", _stock_find, sku_ids=skus, warehouse_ids=warehouses)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = {(sku_id, wh_id): pk for pk, sku_id, wh_id in cursor.fetchall() if (sku_id, wh_id) in wanted}
     for sku_id, warehouse_id in pools:
-        StockLevel.objects.get_or_create(sku_id=sku_id, warehouse_id=warehouse_id)
-    wanted = Q(pk__in=[])
-    for sku_id, warehouse_id in pools:
-        wanted |= Q(sku_id=sku_id, warehouse_id=warehouse_id)
-    rows = StockLevel.objects.select_for_update(of=("self",)).filter(wanted).order_by("pk")
-    return {(row.sku_id, row.warehouse_id): row for row in rows}
+        if (sku_id, warehouse_id) not in found:
+            row, _ = StockLevel.objects.get_or_create(sku_id=sku_id, warehouse_id=warehouse_id)
+            found[(sku_id, warehouse_id)] = row.pk
+    locked = compiled_objects(StockLevel, "pools_lock.lock", _stock_lock, ids=found.values())
+    return {(row.sku_id, row.warehouse_id): row for row in locked}
+
+
+def _stock_find(sku_ids, warehouse_ids):
+    return (StockLevel.objects.filter(sku_id__any=sku_ids, warehouse_id__any=warehouse_ids)
+            .values_list("pk", "sku_id", "warehouse_id").order_by())
+
+
+def _stock_lock(ids):
+    return StockLevel.objects.select_for_update(of=("self",)).filter(pk__any=ids).order_by("pk")
 
 
 def warehouse_get(code: str) -> Warehouse:

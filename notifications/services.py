@@ -192,7 +192,8 @@ def backorder_confirmation_queue(*, order, line_ids, now: datetime | None = None
     announced = {}
     for line in lines:
         announced.update(workflow.announced_for(line, line.promise))
-    order = type(order).objects.select_related("region", "channel", "customer").get(pk=order.pk)
+    if not all(order._meta.get_field(name).is_cached(order) for name in ("region", "channel", "customer")):
+        order = type(order).objects.select_related("region", "channel", "customer").get(pk=order.pk)
     return notices_queue(requests=[NoticeRequest(
         kind=Notice.Kind.BACKORDER_CONFIRMATION, order=order, line=None, version=1, announced=announced,
         context={"measures": workflow.regional_policy(order.region.code).measures},

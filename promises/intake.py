@@ -14,10 +14,12 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Lower
 from django.dispatch import Signal
 from django.utils import timezone
 
+from inventory.compiled import compiled_objects
 from inventory.exceptions import BusinessRefusal, InvalidInput
 from inventory.models import SKU, BackorderCap, Channel, Region, Strategy
 from inventory.services import pools_lock
@@ -116,14 +118,21 @@ def _judge(sku: SKU, qty: int, a: engine.Assignment, *, today: date) -> _Verdict
 
 
 def _caps_matching(sku_ids, channel: Channel, region: Region, *, lock: bool):
-    caps = BackorderCap.objects.filter(active=True).filter(
-        Q(sku__isnull=True) | Q(sku_id__in=sku_ids),
-        Q(channel__isnull=True) | Q(channel=channel),
-        Q(region__isnull=True) | Q(region=region),
+    build = _caps_locked_query if lock else _caps_query
+    return list(compiled_objects(BackorderCap, build.__name__, build, sku_ids=sku_ids,
+                                 channel_ids=[channel.pk], region_ids=[region.pk]))
+
+
+def _caps_query(sku_ids, channel_ids, region_ids):
+    return BackorderCap.objects.filter(active=True).filter(
+        Q(sku__isnull=True) | Q(sku_id__any=sku_ids),
+        Q(channel__isnull=True) | Q(channel_id__any=channel_ids),
+        Q(region__isnull=True) | Q(region_id__any=region_ids),
     ).order_by("pk")
-    if lock:
-        caps = caps.select_for_update(of=("self",))
-    return list(caps)
+
+
+def _caps_locked_query(sku_ids, channel_ids, region_ids):
+    return _caps_query(sku_ids, channel_ids, region_ids).select_for_update(of=("self",))
 
 
 def _caps_check(caps, lines: list[tuple[int, SKU, engine.Assignment, _Verdict]], *, channel, region,
@@ -245,7 +254,7 @@ def order_place(*, data: OrderInput, now: datetime | None = None) -> tuple[Order
     """
     now = now or timezone.now()
     channel, region, skus = _order_validate(data)
-    existing = Order.objects.filter(channel=channel, external_id=data.external_id).first()
+    existing = _order_find(channel, data.external_id)
     if existing is not None:
         return existing, False
     try:
@@ -253,19 +262,27 @@ def order_place(*, data: OrderInput, now: datetime | None = None) -> tuple[Order
             return _order_place_locked(data, channel, region, skus, now)
     except IntegrityError:
         # A concurrent request with the same (channel, external id) won the insert.
-        existing = Order.objects.filter(channel=channel, external_id=data.external_id).first()
+        existing = _order_find(channel, data.external_id)
         if existing is None:
             raise
         return existing, False
 
 
+def _order_find(channel: Channel, external_id: str) -> Order | None:
+    return next(iter(compiled_objects(Order, "intake.order", _order_query, channel_ids=[channel.pk],
+                                      external_id=external_id)), None)
+
+
+def _order_query(channel_ids, external_id):
+    return Order.objects.filter(channel_id__any=channel_ids, external_id=external_id)[:1]
+
+
 def _order_place_locked(data, channel, region, skus, now):
     warehouse = _warehouse(region)
     pools = {(skus[line.sku].id, warehouse.id) for line in data.lines}
+    # A concurrent request with the same (channel, external id) that committed meanwhile
+    # makes the order's INSERT fail on the unique constraint: order_place returns its order.
     pools_lock(pools)
-    existing = Order.objects.filter(channel=channel, external_id=data.external_id).first()
-    if existing is not None:  # committed by a concurrent request while we waited for the lock
-        return existing, False
     caps = _caps_matching([s.id for s in skus.values()], channel, region, lock=True)
 
     customer = _customer(data.customer, region)
@@ -282,7 +299,7 @@ def _order_place_locked(data, channel, region, skus, now):
         for line in data.lines
     ])
     states = pools_load(pools=pools, today=now.date())
-    allocated = pools_allocate(states, now=now)
+    allocated = pools_allocate(states, now=now, warehouses={warehouse.id: warehouse})
     by_line = {a.line_id: a for assignments in allocated.values() for a in assignments}
     judged = []
     for i, (line_input, line) in enumerate(zip(data.lines, lines, strict=True)):
@@ -311,11 +328,27 @@ def _order_place_locked(data, channel, region, skus, now):
 
 
 def _customer(data: CustomerInput, region: Region) -> Customer:
-    customer = Customer.objects.filter(email__iexact=data.email).first()
-    if customer is None:
-        customer = Customer.objects.create(email=data.email, name=data.name, region=region,
+    """The customer of this e-mail address (any case), created on a first order."""
+    customer = _customer_find(data.email)
+    if customer is not None:
+        return customer
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent first order may create it first
+            return Customer.objects.create(email=data.email, name=data.name, region=region,
                                            locale=data.locale or region.locale)
-    return customer
+    except IntegrityError:
+        return _customer_find(data.email)
+
+
+def _customer_find(email: str) -> Customer | None:
+    return next(iter(compiled_objects(Customer, "intake.customer", _customer_query, email=email)), None)
+
+
+def _customer_query(email):
+    # LOWER(email) = LOWER(%s), the expression the unique constraint indexes (email__iexact
+    # compiles to UPPER() on PostgreSQL, which that index cannot serve).
+    return (Customer.objects.alias(email_lower=Lower("email")).filter(email_lower=Lower(Value(email)))
+            .order_by("pk")[:1])
 
 
 def _channel_region(channel: str, region: str) -> tuple[Channel, Region]:
@@ -377,12 +410,17 @@ def _order_validate(data: OrderInput):
             errors[f"lines[{i}].unit_price"] = ["a non-negative amount with at most 2 decimals"]
     if errors:
         raise InvalidInput("The order is not valid.", errors=errors)
-    skus = {s.code: s for s in SKU.objects.filter(code__in={line.sku for line in data.lines}, active=True)}
+    skus = {s.code: s for s in compiled_objects(SKU, "intake.skus", _skus_query,
+                                                 codes=sorted({line.sku for line in data.lines}))}
     for i, line in enumerate(data.lines):
         if line.sku not in skus:
             raise BusinessRefusal(f"Unknown SKU {line.sku!r}.", code="unknown_sku",
                                   errors={f"lines[{i}].sku": [f"unknown SKU {line.sku!r}"]})
     return channel, region, skus
+
+
+def _skus_query(codes):
+    return SKU.objects.filter(code__any=codes, active=True)
 
 
 def _money_ok(value) -> bool:

@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.models import F, Sum
 from django.db.models.functions import Coalesce
 
+from inventory.compiled import compiled_sql
 from inventory.models import SKU, PurchaseOrder, PurchaseOrderLine, Region, StockLevel, Warehouse
 from orders.models import OrderLine
 from promises.engine import Demand, PoolPolicy, Supply
@@ -77,20 +78,18 @@ def pools_load(*, pools: set[PoolKey] | None = None, sku_ids=None,
     Four queries whatever the number of pools: stock with the SKU policy, open PO lines,
     open order lines with their orders and channels, and their current promises.
     """
+    warehouse_ids = None
     if pools is not None:
         sku_ids = {sku for sku, _ in pools}
+        # The pools of an order or a PO share one warehouse: reading only its rows (not the
+        # SKU's in every warehouse) is exact there and a superset elsewhere, cut below.
+        warehouse_ids = {wh for _, wh in pools}
     # Server-side cursors pay off for a full run; for the few pools of an order or a PO
     # change their extra round trips (DECLARE, FETCH, CLOSE) cost more than they save.
     full = sku_ids is None or len(sku_ids) > 50
-    rows = _rows if full else _rows_small
-    stock = StockLevel.objects.all()
-    if sku_ids is not None:
-        stock = stock.filter(sku_id__in=sku_ids)
+    filters = {"sku_ids": sku_ids, "warehouse_ids": warehouse_ids}
     states: dict[PoolKey, PoolState] = {}
-    for sku_id, wh_id, wh_code, on_hand, safety, lead, beyond in rows(stock.values_list(
-        "sku_id", "warehouse_id", "warehouse__code", "on_hand", "sku__safety_stock",
-        "sku__lead_time_days", "sku__sell_beyond_supply",
-    )):
+    for sku_id, wh_id, wh_code, on_hand, safety, lead, beyond in _select("stock", _stock_query, filters, full):
         key = (sku_id, wh_id)
         if pools is not None and key not in pools:
             continue
@@ -100,29 +99,55 @@ def pools_load(*, pools: set[PoolKey] | None = None, sku_ids=None,
             state.supply.append(Supply("stock", "stock", wh_code, usable, STOCK_DATE))
         states[key] = state
     _missing_pools_add(states, pools, today)
-    _po_supply_add(states, sku_ids, today, rows)
-    _demand_add(states, sku_ids, rows, server_side=full)
+    _po_supply_add(states, _select("po_supply", _po_supply_query, filters, full), today)
+    _demand_add(states, _select("demand", _demand_query, filters, full,
+                                json_columns=(_DEMAND_HEAD + PROMISE_FIELDS.index("sources"),)))
     return states
 
 
-def _rows(queryset):
-    return queryset.iterator(chunk_size=5000)
+def _select(name: str, build, filters: dict, full: bool, json_columns: tuple[int, ...] = ()):
+    """Rows of one of the load's queries.
+
+    On PostgreSQL through a psycopg cursor (server-side for a full run), with the SQL of a
+    few pools' read compiled once (inventory.compiled). Django's per-row work (results
+    iterator, converters) was most of what a million-line load spent beyond the floor's
+    plain read; building and compiling the querysets, half of an order's pool load.
+    Elsewhere through the ORM, which converts the database's values.
+    """
+    if connection.vendor == "postgresql":
+        if full:
+            sql, params = build(**filters).query.sql_with_params()
+        else:
+            sql, params = compiled_sql(f"pools_load.{name}", build, **filters)
+        return _raw_rows(sql, params, json_columns, server_side=full)
+    queryset = build(**filters)
+    return queryset.iterator(chunk_size=5000) if full else queryset
+
+
+def _pool_filter(queryset, sku_ids, warehouse_ids, warehouse="warehouse_id"):
+    if sku_ids is not None:
+        queryset = queryset.filter(sku_id__any=sku_ids)
+    if warehouse_ids is not None:
+        queryset = queryset.filter(**{f"{warehouse}__any": warehouse_ids})
+    return queryset
+
+
+def _stock_query(sku_ids, warehouse_ids):
+    return _pool_filter(StockLevel.objects.all(), sku_ids, warehouse_ids).values_list(
+        "sku_id", "warehouse_id", "warehouse__code", "on_hand", "sku__safety_stock",
+        "sku__lead_time_days", "sku__sell_beyond_supply",
+    )
 
 
 _CURSOR_IDS = itertools.count(1)  # a cursor left open by an abandoned read never blocks the next
 
 
-def _raw_rows(queryset, json_columns: tuple[int, ...], *, server_side: bool = True):
-    """The demand read on PostgreSQL: the queryset's SQL through a psycopg cursor (server-side
-    for a full run), rows as psycopg builds them, JSON columns parsed here.
-
-    Django's per-row work (results iterator, converters) was most of what a million-line
-    load spent beyond the floor's plain read, and a third of a 5,000-line pool's load.
-    """
-    sql, params = queryset.query.sql_with_params()
+def _raw_rows(sql: str, params, json_columns: tuple[int, ...], *, server_side: bool):
+    """Run SQL through a psycopg cursor of Django's connection; rows as psycopg builds
+    them, JSON columns parsed here."""
     connection.ensure_connection()
     if server_side:
-        cursor = connection.connection.cursor(name=f"pools_load_demand_{next(_CURSOR_IDS)}",
+        cursor = connection.connection.cursor(name=f"pools_load_{next(_CURSOR_IDS)}",
                                               withhold=not connection.in_atomic_block)
         cursor.itersize = 5000
     else:
@@ -136,10 +161,6 @@ def _raw_rows(queryset, json_columns: tuple[int, ...], *, server_side: bool = Tr
                     if row[i] is not None:
                         row[i] = json.loads(row[i])
             yield row
-
-
-def _rows_small(queryset):
-    return queryset
 
 
 def _missing_pools_add(states, pools, today):
@@ -159,16 +180,18 @@ def _missing_pools_add(states, pools, today):
             states[(sku_id, wh_id)] = PoolState(sku_id, wh_id, policy[sku_id])
 
 
-def _po_supply_add(states, sku_ids, today, rows):
+def _po_supply_query(sku_ids, warehouse_ids):
     lines = PurchaseOrderLine.objects.filter(
         purchase_order__status__in=PurchaseOrder.SUPPLY_STATUSES, qty_ordered__gt=F("qty_received")
     )
-    if sku_ids is not None:
-        lines = lines.filter(sku_id__in=sku_ids)
-    for line_id, sku_id, wh_id, ordered, received, line_eta, po_eta, dock, number in rows(lines.values_list(
+    return _pool_filter(lines, sku_ids, warehouse_ids, warehouse="purchase_order__warehouse_id").values_list(
         "id", "sku_id", "purchase_order__warehouse_id", "qty_ordered", "qty_received", "eta",
         "purchase_order__eta", "purchase_order__dock_to_stock_days", "purchase_order__number",
-    )):
+    )
+
+
+def _po_supply_add(states, rows, today):
+    for line_id, sku_id, wh_id, ordered, received, line_eta, po_eta, dock, number in rows:
         state = states.get((sku_id, wh_id))
         if state is None:
             continue
@@ -179,30 +202,29 @@ def _po_supply_add(states, sku_ids, today, rows):
         )
 
 
-def _demand_add(states, sku_ids, rows, *, server_side: bool):
+_DEMAND_HEAD = 14  # the columns before the promise's own
+
+
+def _demand_query(sku_ids, warehouse_ids):
     # One query: open lines LEFT JOIN their promise (a separate IN (subquery) read of the
     # promises cost most of a full re-promise's load time).
-    lines = OrderLine.objects.open()
-    if sku_ids is not None:
-        lines = lines.filter(sku_id__in=sku_ids)
-    queryset = lines.values_list(
+    return _pool_filter(OrderLine.objects.open(), sku_ids, warehouse_ids).values_list(
         "id", "sku_id", "warehouse_id", "qty", "qty_shipped", "qty_cancelled", "status",
         "order_id", "order__region_id", "order__placed_at", "order__strategy",
         "order__channel__strategy", "order__channel__priority", "promise__version",
         *(f"promise__{name}" for name in PROMISE_FIELDS),
     ).order_by()
-    if connection.vendor == "postgresql":
-        found = _raw_rows(queryset, (14 + PROMISE_FIELDS.index("sources"),), server_side=server_side)
-    else:
-        found = rows(queryset)
-    for row in found:
+
+
+def _demand_add(states, rows):
+    for row in rows:
         (line_id, sku_id, wh_id, qty, shipped, cancelled, status, order_id, region_id, placed_at,
-         order_strategy, channel_strategy, priority, has_promise) = row[:14]
+         order_strategy, channel_strategy, priority, has_promise) = row[:_DEMAND_HEAD]
         state = states.get((sku_id, wh_id))
         open_qty = qty - shipped - cancelled
         if state is None or open_qty <= 0:
             continue
-        promise = CurrentPromise(*row[14:]) if has_promise is not None else None
+        promise = CurrentPromise(*row[_DEMAND_HEAD:]) if has_promise is not None else None
         state.lines.append(OpenLine(
             demand=Demand(
                 line_id=line_id, qty=open_qty, strategy=order_strategy or channel_strategy,

@@ -13,7 +13,7 @@ from django.db.models.functions import Greatest
 from django.dispatch import Signal
 from django.utils import timezone
 
-from inventory.models import SKU, StockLevel
+from inventory.models import SKU, StockLevel, Warehouse
 from orders.models import OrderLine, OrderSync
 from promises import engine
 from promises.bulk import copy_into_temp, copy_rows, model_build
@@ -234,9 +234,13 @@ def promises_recompute_all(*, cause: str = Cause.NIGHTLY, sku_ids=None, now: dat
     return result
 
 
-def pools_allocate(states: dict[PoolKey, PoolState], *, now: datetime) -> dict[PoolKey, list]:
-    """Run the engine on each loaded pool; return its assignments by pool."""
-    warehouses = warehouses_by_id()
+def pools_allocate(states: dict[PoolKey, PoolState], *, now: datetime,
+                   warehouses: dict[int, Warehouse] | None = None) -> dict[PoolKey, list]:
+    """Run the engine on each loaded pool; return its assignments by pool.
+
+    `warehouses` (by id) spares the read when the caller holds the pools' warehouses.
+    """
+    warehouses = warehouses or warehouses_by_id()
     return {
         key: engine.allocate(state.supply, state.demand, ship_calendar_for(warehouses[state.warehouse_id]),
                              state.policy, now=now)

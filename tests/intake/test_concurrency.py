@@ -67,6 +67,18 @@ def test_concurrent_reposts_of_one_external_id_create_one_order():
     assert sum(1 for r in results if isinstance(r, tuple) and r[1]) == 1
 
 
+def test_first_orders_of_one_new_customer_at_once_all_land_on_one_customer():
+    from orders.models import Customer
+
+    sku, _, _ = us_pool(on_hand=50)
+    # Sixteen first orders of a customer never seen, in any case of the address, at once.
+    results = race(lambda i: place(sku, external_id=f"NEW-{i}",
+                                   email="New.Customer@Example.com" if i % 2 else "new.customer@example.com"))
+    assert all(isinstance(r, tuple) and r[1] for r in results), results
+    assert Customer.objects.count() == 1
+    assert Order.objects.filter(customer=Customer.objects.get()).count() == CLIENTS
+
+
 def test_two_workers_drain_dirty_pools_without_recomputing_one_pool_twice_at_once():
     # Given 30 pools with three orders each, promised from stock
     first, warehouse, _ = us_pool(on_hand=3, po_qty=0)

@@ -134,6 +134,16 @@ def test_reposting_the_same_external_id_returns_the_first_order_and_writes_nothi
     assert OrderLine.objects.count() == 1
 
 
+def test_a_returning_customer_is_found_whatever_the_case_of_the_address():
+    from orders.models import Customer
+
+    sku, _, _ = us_pool(on_hand=5)
+    first, _ = place(sku, email="Jo.Doe@Example.com")
+    second, _ = place(sku, email="jo.doe@example.COM")
+    assert first.customer_id == second.customer_id and Customer.objects.count() == 1
+    assert Customer.objects.get().email == "Jo.Doe@Example.com"
+
+
 def test_quantity_cap_counts_open_backorders_in_its_scope():
     sku, _, _ = us_pool(on_hand=1, po_qty=20)
     cap = BackorderCap.objects.create(sku=sku, max_backorder_qty=3)
