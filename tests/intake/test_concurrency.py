@@ -70,9 +70,12 @@ def test_concurrent_reposts_of_one_external_id_create_one_order():
 def test_first_orders_of_one_new_customer_at_once_all_land_on_one_customer():
     from orders.models import Customer
 
-    sku, _, _ = us_pool(on_hand=50)
+    _, warehouse, _ = us_pool(on_hand=50)
+    # One SKU per order, so the orders do not wait for each other on a pool lock.
+    skus = [SKUFactory() for _ in range(CLIENTS)]
+    StockLevel.objects.bulk_create(StockLevel(sku=sku, warehouse=warehouse, on_hand=5) for sku in skus)
     # Sixteen first orders of a customer never seen, in any case of the address, at once.
-    results = race(lambda i: place(sku, external_id=f"NEW-{i}",
+    results = race(lambda i: place(skus[i], external_id=f"NEW-{i}",
                                    email="New.Customer@Example.com" if i % 2 else "new.customer@example.com"))
     assert all(isinstance(r, tuple) and r[1] for r in results), results
     assert Customer.objects.count() == 1
