@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from inventory.compiled import compiled_objects
 from inventory.exceptions import BusinessRefusal, InvalidInput
-from inventory.models import SKU, BackorderCap, Channel, Region, Strategy
+from inventory.models import SKU, BackorderCap, Channel, Region, Strategy, Warehouse
 from inventory.services import pools_lock
 from orders.models import Currency, Customer, Order, OrderLine
 from promises import engine
@@ -353,15 +353,32 @@ def _customer_query(email):
 
 def _channel_region(channel: str, region: str) -> tuple[Channel, Region]:
     errors = {}
-    channel_obj = Channel.objects.select_related("region").filter(code=channel, active=True).first()
+    channel_obj = next(iter(compiled_objects(Channel, "intake.channel", _channel_query, code=channel)), None)
     if channel_obj is None:
         errors["channel"] = [f"unknown channel {channel!r}"]
-    region_obj = Region.objects.select_related("default_warehouse").filter(code=region).first()
+    region_obj = next(iter(compiled_objects(Region, "intake.region", _region_query, code=region)), None)
     if region_obj is None:
         errors["region"] = [f"unknown region {region!r}; one of US, EU, UK"]
     if errors:
         raise InvalidInput("Unknown channel or region.", errors=errors)
+    if region_obj.default_warehouse_id is not None:
+        region_obj.default_warehouse = next(iter(compiled_objects(
+            Warehouse, "intake.warehouse", _warehouse_query, ids=[region_obj.default_warehouse_id])))
     return channel_obj, region_obj
+
+
+# Reads compiled once per process (inventory.compiled): an order's lookups by code.
+
+def _channel_query(code):
+    return Channel.objects.filter(code=code, active=True)
+
+
+def _region_query(code):
+    return Region.objects.filter(code=code)
+
+
+def _warehouse_query(ids):
+    return Warehouse.objects.filter(pk__any=ids)
 
 
 def _warehouse(region: Region):
