@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from inventory.compiled import compiled_objects, compiled_sql
@@ -37,12 +38,14 @@ def pools_lock(pools: Iterable[PoolKey]) -> dict[PoolKey, StockLevel]:
 
     Two reads, each compiled once per process (intake locks an order's pools this way).
     """
+    if not connection.in_atomic_block:  # the compiled lock would not raise this itself
+        raise TransactionManagementError("pools_lock needs a transaction: its locks last until the commit.")
     pools = sorted(set(pools))
     if not pools:
         return {}
     wanted = set(pools)
     skus, warehouses = {s for s, _ in pools}, {w for _, w in pools}
-    sql, params = compiled_sql("pools_lock.find", _stock_find, sku_ids=skus, warehouse_ids=warehouses)
+    sql, params = compiled_sql(_stock_find, sku_ids=skus, warehouse_ids=warehouses)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = {(sku_id, wh_id): pk for pk, sku_id, wh_id in cursor.fetchall() if (sku_id, wh_id) in wanted}
@@ -50,7 +53,7 @@ def pools_lock(pools: Iterable[PoolKey]) -> dict[PoolKey, StockLevel]:
         if (sku_id, warehouse_id) not in found:
             row, _ = StockLevel.objects.get_or_create(sku_id=sku_id, warehouse_id=warehouse_id)
             found[(sku_id, warehouse_id)] = row.pk
-    locked = compiled_objects(StockLevel, "pools_lock.lock", _stock_lock, ids=found.values())
+    locked = compiled_objects(StockLevel, _stock_lock, ids=found.values())
     return {(row.sku_id, row.warehouse_id): row for row in locked}
 
 

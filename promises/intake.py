@@ -119,8 +119,8 @@ def _judge(sku: SKU, qty: int, a: engine.Assignment, *, today: date) -> _Verdict
 
 def _caps_matching(sku_ids, channel: Channel, region: Region, *, lock: bool):
     build = _caps_locked_query if lock else _caps_query
-    return list(compiled_objects(BackorderCap, build.__name__, build, sku_ids=sku_ids,
-                                 channel_ids=[channel.pk], region_ids=[region.pk]))
+    return list(compiled_objects(BackorderCap, build, sku_ids=sku_ids, channel_ids=[channel.pk],
+                                 region_ids=[region.pk]))
 
 
 def _caps_query(sku_ids, channel_ids, region_ids):
@@ -269,7 +269,7 @@ def order_place(*, data: OrderInput, now: datetime | None = None) -> tuple[Order
 
 
 def _order_find(channel: Channel, external_id: str) -> Order | None:
-    return next(iter(compiled_objects(Order, "intake.order", _order_query, channel_ids=[channel.pk],
+    return next(iter(compiled_objects(Order, _order_query, channel_ids=[channel.pk],
                                       external_id=external_id)), None)
 
 
@@ -337,11 +337,14 @@ def _customer(data: CustomerInput, region: Region) -> Customer:
             return Customer.objects.create(email=data.email, name=data.name, region=region,
                                            locale=data.locale or region.locale)
     except IntegrityError:
-        return _customer_find(data.email)
+        customer = _customer_find(data.email)
+        if customer is None:  # not the e-mail's constraint: let the caller see the real error
+            raise
+        return customer
 
 
 def _customer_find(email: str) -> Customer | None:
-    return next(iter(compiled_objects(Customer, "intake.customer", _customer_query, email=email)), None)
+    return next(iter(compiled_objects(Customer, _customer_query, email=email)), None)
 
 
 def _customer_query(email):
@@ -353,17 +356,17 @@ def _customer_query(email):
 
 def _channel_region(channel: str, region: str) -> tuple[Channel, Region]:
     errors = {}
-    channel_obj = next(iter(compiled_objects(Channel, "intake.channel", _channel_query, code=channel)), None)
+    channel_obj = next(iter(compiled_objects(Channel, _channel_query, code=channel)), None)
     if channel_obj is None:
         errors["channel"] = [f"unknown channel {channel!r}"]
-    region_obj = next(iter(compiled_objects(Region, "intake.region", _region_query, code=region)), None)
+    region_obj = next(iter(compiled_objects(Region, _region_query, code=region)), None)
     if region_obj is None:
         errors["region"] = [f"unknown region {region!r}; one of US, EU, UK"]
     if errors:
         raise InvalidInput("Unknown channel or region.", errors=errors)
     if region_obj.default_warehouse_id is not None:
         region_obj.default_warehouse = next(iter(compiled_objects(
-            Warehouse, "intake.warehouse", _warehouse_query, ids=[region_obj.default_warehouse_id])))
+            Warehouse, _warehouse_query, ids=[region_obj.default_warehouse_id])))
     return channel_obj, region_obj
 
 
@@ -427,7 +430,7 @@ def _order_validate(data: OrderInput):
             errors[f"lines[{i}].unit_price"] = ["a non-negative amount with at most 2 decimals"]
     if errors:
         raise InvalidInput("The order is not valid.", errors=errors)
-    skus = {s.code: s for s in compiled_objects(SKU, "intake.skus", _skus_query,
+    skus = {s.code: s for s in compiled_objects(SKU, _skus_query,
                                                  codes=sorted({line.sku for line in data.lines}))}
     for i, line in enumerate(data.lines):
         if line.sku not in skus:

@@ -89,7 +89,7 @@ def pools_load(*, pools: set[PoolKey] | None = None, sku_ids=None,
     full = sku_ids is None or len(sku_ids) > 50
     filters = {"sku_ids": sku_ids, "warehouse_ids": warehouse_ids}
     states: dict[PoolKey, PoolState] = {}
-    for sku_id, wh_id, wh_code, on_hand, safety, lead, beyond in _select("stock", _stock_query, filters, full):
+    for sku_id, wh_id, wh_code, on_hand, safety, lead, beyond in _select(_stock_query, filters, full):
         key = (sku_id, wh_id)
         if pools is not None and key not in pools:
             continue
@@ -99,13 +99,13 @@ def pools_load(*, pools: set[PoolKey] | None = None, sku_ids=None,
             state.supply.append(Supply("stock", "stock", wh_code, usable, STOCK_DATE))
         states[key] = state
     _missing_pools_add(states, pools, today)
-    _po_supply_add(states, _select("po_supply", _po_supply_query, filters, full), today)
-    _demand_add(states, _select("demand", _demand_query, filters, full,
+    _po_supply_add(states, _select(_po_supply_query, filters, full), today)
+    _demand_add(states, _select(_demand_query, filters, full,
                                 json_columns=(_DEMAND_HEAD + PROMISE_FIELDS.index("sources"),)))
     return states
 
 
-def _select(name: str, build, filters: dict, full: bool, json_columns: tuple[int, ...] = ()):
+def _select(build, filters: dict, full: bool, json_columns: tuple[int, ...] = ()):
     """Rows of one of the load's queries.
 
     On PostgreSQL through a psycopg cursor (server-side for a full run), with the SQL of a
@@ -118,7 +118,7 @@ def _select(name: str, build, filters: dict, full: bool, json_columns: tuple[int
         if full:
             sql, params = build(**filters).query.sql_with_params()
         else:
-            sql, params = compiled_sql(f"pools_load.{name}", build, **filters)
+            sql, params = compiled_sql(build, **filters)
         return _raw_rows(sql, params, json_columns, server_side=full)
     queryset = build(**filters)
     return queryset.iterator(chunk_size=5000) if full else queryset
@@ -144,7 +144,11 @@ _CURSOR_IDS = itertools.count(1)  # a cursor left open by an abandoned read neve
 
 def _raw_rows(sql: str, params, json_columns: tuple[int, ...], *, server_side: bool):
     """Run SQL through a psycopg cursor of Django's connection; rows as psycopg builds
-    them, JSON columns parsed here."""
+    them, JSON columns parsed here.
+
+    Past Django's cursor wrapper: these reads raise psycopg's errors, not django.db's, and
+    query counters (assertNumQueries, execute_wrapper) do not see them.
+    """
     connection.ensure_connection()
     if server_side:
         cursor = connection.connection.cursor(name=f"pools_load_{next(_CURSOR_IDS)}",

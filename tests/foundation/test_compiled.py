@@ -1,12 +1,21 @@
 """inventory.compiled: a queryset compiled once returns what the ORM returns for each call."""
 
-import pytest
-from django.db import connection
+from unittest import mock
 
+import pytest
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
+
+from inventory import compiled
 from inventory.compiled import compiled_objects, compiled_sql
-from inventory.models import SKU, Supplier
+from inventory.models import SKU, StockLevel, Supplier
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(monkeypatch):
+    monkeypatch.setattr(compiled, "_compiled", {})
 
 
 @pytest.fixture
@@ -36,40 +45,73 @@ def _ids(rows):
 def test_each_call_gets_its_own_values_and_the_orm_s_rows(skus):
     for ids, name in ([[skus[0].pk, skus[2].pk, skus[3].pk], None], [[skus[4].pk], None],
                       [[skus[1].pk, skus[4].pk], "Item 4"], [[], None], [None, "Item 3"], [None, None]):
-        got = compiled_objects(SKU, "test.by_ids_and_name", _by_ids_and_name, ids=ids, name=name)
+        got = compiled_objects(SKU, _by_ids_and_name, ids=ids, name=name)
         assert _ids(got) == _ids(_by_ids_and_name(ids, name)), (ids, name)
 
 
 def test_arrays_of_codes_and_the_rows_as_model_instances(skus):
-    got = list(compiled_objects(SKU, "test.codes", _codes, codes=["CMP-3", "CMP-1", "nope"]))
+    got = list(compiled_objects(SKU, _codes, codes=["CMP-3", "CMP-1", "nope"]))
     assert [s.code for s in got] == ["CMP-1", "CMP-3"]
     assert got[0].supplier_id == skus[0].supplier_id and got[0].name == "Item 1"
-    assert [s.code for s in compiled_objects(SKU, "test.codes", _codes, codes=["CMP-4"])] == ["CMP-4"]
+    assert [s.code for s in compiled_objects(SKU, _codes, codes=["CMP-4"])] == ["CMP-4"]
 
 
-@pytest.mark.postgres
-def test_postgres_compiles_once_per_set_of_values_given(skus):
+def test_the_swap_on_postgresql_s_sql_puts_each_value_in_its_own_place():
+    # Compiled as for PostgreSQL (compiling runs nothing, so this runs on SQLite too).
+    def stock(sku_ids, warehouse_ids, code):
+        return StockLevel.objects.filter(sku_id__any=sku_ids, warehouse_id__any=warehouse_ids,
+                                         warehouse__code=code)
+
+    with mock.patch.object(connection, "vendor", "postgresql"):
+        compiled_sql(stock, sku_ids=[1], warehouse_ids=[2], code="A")
+        sql, params = compiled_sql(stock, sku_ids={7, 8}, warehouse_ids=(9,), code="EU-1")
+        _, codes = compiled_sql(_codes, codes=["X-1", "X-2"])
+    assert sql.count("= ANY(%s)") == 2
+    assert sorted(str(sorted(p) if isinstance(p, list) else p) for p in params) == ["EU-1", "[7, 8]", "[9]"]
+    assert codes == [["X-1", "X-2"]]
+
+
+def test_one_build_compiles_once_per_kind_of_each_value():
     calls = []
 
     def build(ids, name):
         calls.append((ids, name))
         return _by_ids_and_name(ids, name)
 
-    for ids in ([skus[0].pk], [skus[1].pk, skus[3].pk], list(range(10_000))):
-        compiled_sql("test.once", build, ids=ids, name=None)
-    compiled_sql("test.once", build, ids=[1], name="x")
+    with mock.patch.object(connection, "vendor", "postgresql"):
+        for ids in ([1], [2, 3], list(range(10_000))):
+            compiled_sql(build, ids=ids, name=None)
+        compiled_sql(build, ids=[1], name="x")
+        sql, params = compiled_sql(build, ids=[7, 8], name="Item 7")
     assert len(calls) == 2  # once with ids only, once with ids and name
-    sql, params = compiled_sql("test.once", build, ids=[7, 8], name="Item 7")
     assert "= ANY(%s)" in sql and [7, 8] in params and "Item 7" in params
 
 
-@pytest.mark.postgres
-def test_a_value_that_does_not_reach_the_sql_as_one_parameter_is_refused(skus):
+def test_a_value_that_does_not_reach_the_sql_as_one_parameter_is_refused():
     def filtered_with_in(ids):
         return SKU.objects.filter(pk__in=ids)
 
-    with pytest.raises(ValueError, match="exactly one parameter"):
-        compiled_sql("test.in", filtered_with_in, ids=[1, 2])
+    with mock.patch.object(connection, "vendor", "postgresql"), \
+            pytest.raises(ValueError, match="exactly one parameter"):
+        compiled_sql(filtered_with_in, ids=[1, 2])
+
+
+def test_a_value_neither_array_nor_string_is_refused():
+    with pytest.raises(TypeError, match="codes: give an array"):
+        compiled_sql(_codes, codes=5)
+
+
+@pytest.mark.postgres
+def test_a_compiled_lock_still_needs_a_transaction(skus):
+    def locked(ids):
+        return SKU.objects.select_for_update().filter(pk__any=ids)
+
+    list(compiled_objects(SKU, locked, ids=[skus[0].pk]))  # compiled here, inside the test's transaction
+    with mock.patch.object(connection, "get_autocommit", return_value=True), \
+            pytest.raises(TransactionManagementError):
+        compiled_sql(locked, ids=[skus[0].pk])
+    with transaction.atomic():
+        assert _ids(compiled_objects(SKU, locked, ids=[skus[1].pk])) == [skus[1].pk]
 
 
 def test_other_databases_compile_every_call(skus):
@@ -81,6 +123,6 @@ def test_other_databases_compile_every_call(skus):
         calls.append(codes)
         return _codes(codes)
 
-    compiled_sql("test.each", build, codes=["CMP-1"])
-    compiled_sql("test.each", build, codes=["CMP-2"])
+    compiled_sql(build, codes=["CMP-1"])
+    compiled_sql(build, codes=["CMP-2"])
     assert len(calls) == 2
