@@ -90,8 +90,12 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)
     # WAL + a busy timeout let the web server and the django-q2 worker share the file.
+    # Transactions take the write lock when they begin (BEGIN IMMEDIATE): a transaction that
+    # read first and then wrote could not wait for a writer that committed meanwhile, and
+    # failed at once with "database is locked" (an order placed while the worker wrote).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+         "transaction_mode": "IMMEDIATE"}
     )
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
