@@ -115,8 +115,8 @@ def notices_queue(*, requests: list[NoticeRequest], now: datetime | None = None)
                                status__in=(Status.PENDING, Status.HELD, Status.FAILED))
          .exclude(promise_version=Subquery(current))
          .update(status=Status.SUPERSEDED, last_error="superseded by a newer promise", updated_at=now))
-    if connection.vendor == "postgresql" and len(rows) >= 200:  # else a plain INSERT is cheaper
-        inserted = _notices_copy_insert(rows)
+    if connection.vendor == "postgresql":
+        inserted = _notices_insert(rows)
     else:
         Notice.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
         inserted = set()
@@ -137,25 +137,33 @@ def notices_queue(*, requests: list[NoticeRequest], now: datetime | None = None)
 _INSERT_COLUMNS = [f for f in Notice._meta.concrete_fields if not f.primary_key]
 
 
-def _notices_copy_insert(rows: list[Notice]) -> set[str]:
-    """PostgreSQL: COPY the rows into a temp table, insert them skipping known keys; return
-    the keys inserted.
+def _notices_insert(rows: list[Notice]) -> set[str]:
+    """PostgreSQL: insert the rows, skipping keys already written; return the keys inserted.
 
-    A slip of a busy SKU writes thousands of notices inside the re-promise transaction;
-    COPY keeps that to two statements and a fraction of a bulk INSERT's time.
+    A slip of a busy SKU writes thousands of notices inside the re-promise transaction: they
+    go through COPY into a temp table and one INSERT ... SELECT (a fraction of a bulk
+    INSERT's time). A few (an order's confirmation) go in one INSERT ... VALUES: the temp
+    table's round trips would cost more. Either way RETURNING names the rows inserted, so
+    their states need no read back.
     """
     table = Notice._meta.db_table
     cols = ", ".join(f.column for f in _INSERT_COLUMNS)
     json_fields = {f.attname for f in _INSERT_COLUMNS if f.get_internal_type() == "JSONField"}
     for row in rows:
         row.updated_at = row.created_at
+    values = ([json.dumps(getattr(row, f.attname), cls=DjangoJSONEncoder)
+               if f.attname in json_fields else getattr(row, f.attname) for f in _INSERT_COLUMNS]
+              for row in rows)
     with connection.cursor() as cursor:
-        temp = copy_into_temp(cursor, table=table, columns=cols, rows=(
-            [json.dumps(getattr(row, f.attname), cls=DjangoJSONEncoder)
-             if f.attname in json_fields else getattr(row, f.attname) for f in _INSERT_COLUMNS]
-            for row in rows))
-        cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {temp} "
-                       "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key")
+        if len(rows) >= 200:
+            temp = copy_into_temp(cursor, table=table, columns=cols, rows=values)
+            source, params = f"SELECT {cols} FROM {temp}", []
+        else:
+            one = "(" + ", ".join(["%s"] * len(_INSERT_COLUMNS)) + ")"
+            params = [value for row in values for value in row]
+            source = "VALUES " + ", ".join([one] * len(rows))
+        cursor.execute(f"INSERT INTO {table} ({cols}) {source} "
+                       "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key", params)
         return {key for (key,) in cursor.fetchall()}
 
 
