@@ -48,8 +48,10 @@ class Notice(models.Model):
         "orders.OrderLine", null=True, blank=True, on_delete=models.CASCADE, related_name="notices",
         help_text="Blank for order-level notices (backorder confirmation).", db_index=False,
     )
+    # The order's region, copied; no database foreign key (its check at commit is a large
+    # slip's cost, and regions are never deleted: Django protects them).
     region = models.ForeignKey("inventory.Region", on_delete=models.PROTECT, related_name="+",
-                               db_index=False)
+                               db_index=False, db_constraint=False)
     email = models.EmailField()
     locale = models.CharField(max_length=10)
     promise_version = models.PositiveIntegerField(null=True, blank=True)

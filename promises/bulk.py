@@ -1,8 +1,11 @@
 """Bulk writes on PostgreSQL: COPY rows into a temporary table, then one set-based statement."""
 
 import functools
+import gc
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 
+from django.db import connection
 from django.db.models.base import ModelState
 
 
@@ -55,3 +58,35 @@ def model_build(model, **values):
     state.update(values)
     obj._state = ModelState()
     return obj
+
+
+def commit_without_waiting_for_disk() -> None:
+    """PostgreSQL: the current transaction's COMMIT does not wait for its WAL flush.
+
+    For work that is recomputed if lost: a crash in the moment after such a commit loses
+    the whole transaction, never part of it, and the database stays consistent. Each caller
+    says what redoes its work. No e-mail leaves for a lost row: a notice is sent only after
+    the drain's own claim commits synchronously, which flushes all the WAL before it.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+@contextmanager
+def gc_paused():
+    """Pause Python's cyclic garbage collector for the length of a bulk step.
+
+    A step over thousands of lines allocates hundreds of thousands of short-lived objects,
+    and each allocation burst triggers collections, some of them full passes over the
+    worker's whole heap (Django's included). Measured on a 2,950-line assessment: 25-70 ms
+    of collections out of 0.45-0.65 s. Reference counting still frees everything at once;
+    cycles made meanwhile wait for the next collection after the step.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -16,7 +16,7 @@ from django.utils import timezone
 from inventory.models import SKU, StockLevel, Warehouse
 from orders.models import OrderLine, OrderSync
 from promises import engine
-from promises.bulk import copy_into_temp, copy_rows, model_build
+from promises.bulk import commit_without_waiting_for_disk, copy_into_temp, copy_rows, model_build
 from promises.calendars import ship_calendar_for, transit_calendar_for
 from promises.models import DirtyPool, Promise, PromiseChange
 from promises.queue import enqueue_on_commit
@@ -158,22 +158,9 @@ def _dirty_pools_repromise_isolated(dirty_ids: list[int], *, now: datetime) -> R
     return result
 
 
-def _commit_without_waiting_for_disk() -> None:
-    """PostgreSQL: this transaction's COMMIT does not wait for its WAL flush.
-
-    A re-promise is recomputable: a crash right after such a commit loses the whole
-    transaction, promises and the cleared dirty mark together, and the pool is simply
-    re-promised again. A notice it wrote is sent only after the drain's own (synchronous)
-    claim commits, which flushes the WAL before it, so no e-mail leaves for a lost row.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-
-
 def _dirty_pools_repromise(dirty_ids: list[int], *, now: datetime) -> RepromiseResult | None:
     with transaction.atomic():
-        _commit_without_waiting_for_disk()
+        commit_without_waiting_for_disk()  # the pool stays dirty if lost
         claimed = _dirty_pools_claim(dirty_ids)
         if not claimed:
             return None
@@ -223,7 +210,7 @@ def promises_recompute_all(*, cause: str = Cause.NIGHTLY, sku_ids=None, now: dat
     for start in range(0, len(sku_ids), chunk_skus):
         chunk = sku_ids[start:start + chunk_skus]
         with transaction.atomic():
-            _commit_without_waiting_for_disk()
+            commit_without_waiting_for_disk()  # lost: its marks stay, the next run redoes it
             list(StockLevel.objects.select_for_update().filter(sku_id__in=chunk)
                  .order_by("pk").values_list("id", flat=True))
             marks = list(DirtyPool.objects.filter(sku_id__in=chunk).values_list("id", "generation"))

@@ -22,9 +22,11 @@ def repromise_all():
     return {"pools": result.pools, "lines": result.lines, "changes": len(result.changes)}
 
 
-def recorded_changes_assess(line_ids):
+def recorded_changes_assess(line_ids, changes=None):
     """Run the regional workflow for the lines of a very large slip, after their re-promise.
 
+    `changes` are the re-promise's own (see workflow.large_slip_parts); without them (a task
+    queued by an older release) the lines' latest changes are read back.
     On the main cluster, not the notices one: exceptions must not wait behind a notice drain.
     """
-    return {"assessed": len(workflow.recorded_changes_assess(line_ids=list(line_ids)))}
+    return {"assessed": len(workflow.recorded_changes_assess(line_ids=list(line_ids), changes=changes))}

@@ -12,16 +12,17 @@ from django.utils import timezone
 
 from inventory.models import BackorderCap, Channel, Region
 from orders.models import OrderLine
+from promises.bulk import commit_without_waiting_for_disk, gc_paused
 from promises.models import OrderException, PromiseChange
 from promises.policies import RegionalPolicy, SlipDecision
 from promises.regional import regional_policy
 from promises.workflow.exceptions_store import Kind, _Exceptions
 from promises.workflow.facts import (
     announced_for,
+    current_changes,
     decision_context,
     delay_notices_sent,
     express_consents,
-    latest_changes,
     lines_facts,
     measured,
     region_today,
@@ -54,41 +55,59 @@ def promise_changes_assess(*, changes: list[PromiseChange], now: datetime) -> li
     return lines_assess(line_ids=list(by_line), now=now, changes=by_line)
 
 
-def recorded_changes_assess(*, line_ids: list[int], now: datetime | None = None) -> list[Assessment]:
-    """Assess lines after their re-promise committed, from their latest PromiseChange rows.
+def recorded_changes_assess(*, line_ids: list[int], now: datetime | None = None,
+                            changes: list[tuple] | None = None) -> list[Assessment]:
+    """Assess lines after their re-promise committed: the deferred form of
+    promise_changes_assess, for very large slips (see WORKFLOW_INLINE_MAX_LINES in
+    docs/notices.md). One transaction per chunk of lines.
 
-    The deferred form of promise_changes_assess, for very large slips (see
-    WORKFLOW_INLINE_MAX_LINES in docs/notices.md): one transaction per chunk of lines.
+    `changes` are the re-promise's own, as large_slip_parts(with_changes=True) gives them:
+    each stands for its line where it made the line's current promise version; the others'
+    latest PromiseChange rows are read (a later re-promise moved them again meanwhile).
+    The commit does not wait for the disk: if a crash loses it, the slips sweep assesses the
+    lines again (slipped lines, and open delay exceptions about an older promise).
     """
     now = now or timezone.now()
+    given = {fact[0]: fact for fact in changes or ()}
     results: list[Assessment] = []
-    for start in range(0, len(line_ids), CHUNK_LINES):
-        chunk = line_ids[start:start + CHUNK_LINES]
-        with transaction.atomic():
-            results += _lines_assess_chunk(chunk, now=now, changes=latest_changes(chunk))
+    with gc_paused():
+        for start in range(0, len(line_ids), CHUNK_LINES):
+            chunk = line_ids[start:start + CHUNK_LINES]
+            with transaction.atomic():
+                commit_without_waiting_for_disk()
+                results += _lines_assess_chunk(chunk, now=now, given=given)
     return results
 
 
-def large_slip_parts(changes: list[PromiseChange], *, parts: int | None = None) -> list[list[int]]:
+def large_slip_parts(changes: list[PromiseChange], *, parts: int | None = None,
+                     with_changes: bool = False) -> list:
     """Split the lines of a large slip into `parts` lists to assess side by side.
 
     Each list holds whole orders (an order's lines are assessed together), and the lists are
     balanced by lines. `parts` defaults to WORKFLOW_DEFERRED_PARTS, else the main cluster's
-    workers: each takes one list as soon as the re-promise commits.
+    workers: each takes one list as soon as the re-promise commits. With `with_changes`,
+    each part comes as (line ids, changes): the last change of each of its lines, as
+    (line id, version, cause, note, old confirmed, new confirmed) for recorded_changes_assess.
     """
     if parts is None:
         parts = (settings.BACKORDER_DESK.get("WORKFLOW_DEFERRED_PARTS")
                  or settings.Q_CLUSTER.get("workers") or 1)
     by_order: dict[int, set[int]] = defaultdict(set)
+    last: dict[int, PromiseChange] = {}
     for change in changes:
         by_order[change.order_id].add(change.line_id)
+        last[change.line_id] = change
     lists: list[list[int]] = [[] for _ in range(max(parts, 1))]
     sizes = [0] * len(lists)
     for order_id in sorted(by_order, key=lambda o: (-len(by_order[o]), o)):  # largest first
         smallest = sizes.index(min(sizes))
         lists[smallest] += by_order[order_id]
         sizes[smallest] += len(by_order[order_id])
-    return [sorted(line_ids) for line_ids in lists if line_ids]
+    lists = [sorted(line_ids) for line_ids in lists if line_ids]
+    if not with_changes:
+        return lists
+    return [(line_ids, [(i, last[i].version, last[i].cause, last[i].note, last[i].old_confirmed,
+                         last[i].new_confirmed) for i in line_ids]) for line_ids in lists]
 
 
 def lines_assess(*, line_ids: list[int], now: datetime,
@@ -102,10 +121,14 @@ def lines_assess(*, line_ids: list[int], now: datetime,
     return results
 
 
-def _lines_assess_chunk(line_ids, *, now, changes) -> list[Assessment]:
+def _lines_assess_chunk(line_ids, *, now, changes=None, given=None) -> list[Assessment]:
+    """Assess these lines; `changes` by line, or `given` (recorded_changes_assess's) checked
+    against the lines' promise versions and completed from the database."""
     # Regions and channels are few: share one instance each instead of a join per line.
     lines = lines_facts(line_ids, regions={r.pk: r for r in Region.objects.all()},
                         channels={c.pk: c for c in Channel.objects.all()})
+    if given is not None:
+        changes = current_changes(lines, given)
     open_ids = [line.pk for line in lines if line.status in OrderLine.OPEN_STATUSES]
     sent = delay_notices_sent(open_ids)
     consents = express_consents(open_ids)

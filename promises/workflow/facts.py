@@ -113,6 +113,25 @@ def latest_changes(line_ids: list[int]) -> dict[int, ChangeFacts]:
     return latest
 
 
+def current_changes(lines: list[LineFacts], given: dict[int, tuple]) -> dict[int, ChangeFacts]:
+    """Return each line's latest change: the given one where it made the line's current
+    promise version, else the latest read from the database.
+
+    `given` maps a line id to (line id, version, cause, note, old confirmed, new confirmed).
+    """
+    current: dict[int, ChangeFacts] = {}
+    unknown = []
+    for line in lines:
+        fact = given.get(line.pk)
+        if fact is not None and fact[1] == line.promise.version:
+            current[line.pk] = ChangeFacts(line.pk, *fact[2:])
+        else:
+            unknown.append(line.pk)
+    if unknown:
+        current.update(latest_changes(unknown))
+    return current
+
+
 def region_today(region, now: datetime) -> date:
     """Return the calendar date in the region's timezone (deadlines are local dates)."""
     return now.astimezone(ZoneInfo(region.timezone)).date()

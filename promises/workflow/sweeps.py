@@ -155,8 +155,10 @@ def _delivery_past_due_raise(*, now: datetime, today: date | None) -> None:
 
 def slips_sweep(*, now: datetime | None = None) -> list[Assessment]:
     """Re-assess open lines promised later than what their customer was told, with no
-    exception for their current promise: no slip goes unnoticed, and a revised date about to
-    be missed gets its renewed notice (16 CFR 435.2(b)(2)) even if a signal was lost."""
+    exception for their current promise, and open lines whose open delay exception is about
+    an older promise: no slip goes unnoticed, no delay exception outlives its cause, and a
+    revised date about to be missed gets its renewed notice (16 CFR 435.2(b)(2)), even if a
+    signal, a task or an assessment's commit was lost."""
     now = now or timezone.now()
     covered = OrderException.objects.filter(
         line=OuterRef("line"), kind__in=[Kind.DELAY_NOTICE_DUE, Kind.PAST_DUE, Kind.CONSENT_OVERDUE],
@@ -165,8 +167,12 @@ def slips_sweep(*, now: datetime | None = None) -> list[Assessment]:
                .filter(Q(line__order__region__code="US", ship_date__gt=F("communicated_ship_date"))
                        | (~Q(line__order__region__code="US") & Q(delivery_to__gt=F("communicated_delivery_to"))))
                .exclude(Exists(covered)).values_list("line_id", flat=True).order_by("line_id"))
+    outdated = (OrderException.objects.filter(kind=Kind.DELAY_NOTICE_DUE, status__in=OrderException.OPEN_STATUSES,
+                                              line__status__in=OrderLine.OPEN_STATUSES)
+                .exclude(promise_version=F("line__promise__version"))
+                .values_list("line_id", flat=True).order_by("line_id"))
     results = []
-    ids = list(slipped[:20000])
+    ids = sorted(set(slipped[:20000]) | set(outdated[:20000]))
     for start in range(0, len(ids), 500):
         with transaction.atomic():
             results += lines_assess(line_ids=ids[start:start + 500], now=now)

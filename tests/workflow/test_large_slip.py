@@ -90,3 +90,27 @@ def test_a_large_slip_is_split_into_balanced_parts_of_whole_orders():
     assert parts == [[10, 11, 12, 50], [20, 30, 40]]  # 4 and 3 lines, orders whole
     assert large_slip_parts(changes, parts=1) == [[10, 11, 12, 20, 30, 40, 50]]
     assert len(large_slip_parts(changes, parts=9)) == 5  # no empty parts
+
+
+def test_a_deferred_assessment_trusts_the_changes_it_carries_only_for_the_current_promise():
+    from inventory.models import Channel, Region
+    from promises.models import PromiseChange
+    from promises.workflow.facts import current_changes, lines_facts
+
+    # Given a line whose promise moved (its change recorded at the promise's new version)
+    b = slip(backorder_line("US", eta_days=14), days=10)
+    latest = PromiseChange.objects.filter(line=b.line).latest("at", "id")
+    assert latest.version == b.promise.version
+    lines = lines_facts([b.line.pk], regions={r.pk: r for r in Region.objects.all()},
+                        channels={c.pk: c for c in Channel.objects.all()})
+    carried = (b.line.pk, latest.version, "receipt", "carried by the task", True, False)
+    # When the task carries that version's change, it is used as it is
+    change = current_changes(lines, {b.line.pk: carried})[b.line.pk]
+    assert (change.cause, change.note, change.old_confirmed, change.new_confirmed) == (
+        "receipt", "carried by the task", True, False)
+    # When it carries an older version's (the line moved again meanwhile), the latest is read
+    older = (b.line.pk, latest.version - 1, *carried[2:])
+    change = current_changes(lines, {b.line.pk: older})[b.line.pk]
+    assert (change.cause, change.note) == (latest.cause, latest.note)
+    # And a line it carries nothing for is read too
+    assert current_changes(lines, {})[b.line.pk].cause == latest.cause

@@ -274,3 +274,27 @@ def test_the_slip_sweep_catches_a_slip_no_signal_reported():
     # Then the slip is handled like any other
     assert result.outcome == "slip"
     assert OrderException.objects.get(line=b.line, kind=Kind.DELAY_NOTICE_DUE).promise_version == 5
+
+
+def test_the_slip_sweep_resolves_a_delay_exception_whose_promise_moved_back_unassessed(settings):
+    from promises.models import Promise
+
+    # Given a slip whose notice is held, so its delay exception stays open
+    settings.BACKORDER_DESK = {**settings.BACKORDER_DESK, "HOLD_NOTICES_REGIONS": ["US"]}
+    b = backorder_line("US", eta_days=14)
+    told = b.promise.ship_date
+    b = slip(b, days=21)
+    exc = open_exceptions(b.line, Kind.DELAY_NOTICE_DUE).get()
+    notice = Notice.objects.get(line=b.line, kind="delay_notice")
+    assert notice.status == Notice.Status.HELD
+    # And the promise moved back on time behind the workflow's back (a lost assessment)
+    Promise.objects.filter(pk=b.line.pk).update(ship_date=told, version=b.promise.version + 1)
+    # When the sweep runs (twice)
+    [result] = run_job(workflow.slips_sweep)
+    assert run_job(workflow.slips_sweep) == []
+    # Then the exception is resolved and its held notice withdrawn
+    assert result.outcome == "back_on_time"
+    exc.refresh_from_db()
+    assert exc.status == OrderException.Status.RESOLVED
+    notice.refresh_from_db()
+    assert notice.status == Notice.Status.SUPERSEDED
