@@ -223,6 +223,9 @@ BACKORDER_DESK = {
     "NOTICE_MAX_ATTEMPTS": env.int("NOTICE_MAX_ATTEMPTS", default=8),
     "NOTICE_DRAIN_SECONDS": env.int("NOTICE_DRAIN_SECONDS", default=240),
     "NOTICE_STUCK_MINUTES": env.int("NOTICE_STUCK_MINUTES", default=15),
+    # A drain waits while a re-promise or a slip's assessment runs, this long at most at a
+    # time (promises.urgency); 0 never waits.
+    "NOTICE_YIELD_MAX_SECONDS": env.float("NOTICE_YIELD_MAX_SECONDS", default=2.0),
     # US 16 CFR 435.2(c)(5): cancel lines past T with no notice sent (False: leave to agents).
     "PAST_DUE_AUTO_CANCEL": env.bool("PAST_DUE_AUTO_CANCEL", default=True),
     # Slips touching more lines than this are assessed in their own task right after the

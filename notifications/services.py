@@ -39,6 +39,7 @@ from promises import workflow
 from promises.bulk import copy_into_temp, model_build
 from promises.models import Promise
 from promises.queue import enqueue_on_commit
+from promises.urgency import Yielder
 from promises.workflow import NoticeRequest
 
 log = logging.getLogger(__name__)
@@ -360,6 +361,8 @@ def _notices_drain(*, now, batch, seconds) -> dict[str, int]:
     outcomes: dict[str, int] = {}
     last = 0
     mail_connection = get_connection()
+    # Re-promising and a slip's assessment go first (promises.urgency): notices have minutes.
+    yield_to_urgent_work = Yielder(max_wait=_setting("NOTICE_YIELD_MAX_SECONDS", 2.0))
     try:
         while True:
             moment = now or timezone.now()
@@ -371,6 +374,7 @@ def _notices_drain(*, now, batch, seconds) -> dict[str, int]:
             if not ids:
                 break
             for notice_id in ids:
+                yield_to_urgent_work()
                 outcome = notice_send(notice_id=notice_id, now=now, mail_connection=mail_connection)
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
                 last = notice_id

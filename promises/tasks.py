@@ -4,13 +4,15 @@ import logging
 
 from promises import workflow
 from promises.services import promises_recompute_all, promises_recompute_dirty
+from promises.urgency import urgent_work
 
 log = logging.getLogger(__name__)
 
 
 def repromise_dirty_pools():
     """Recompute every dirty pool (coalesces all marks made since the last run)."""
-    result = promises_recompute_dirty()
+    with urgent_work():
+        result = promises_recompute_dirty()
     log.info("re-promised %s pools, %s lines, %s changes", result.pools, result.lines, len(result.changes))
     return {"pools": result.pools, "lines": result.lines, "changes": len(result.changes)}
 
@@ -29,4 +31,6 @@ def recorded_changes_assess(line_ids, changes=None):
     queued by an older release) the lines' latest changes are read back.
     On the main cluster, not the notices one: exceptions must not wait behind a notice drain.
     """
-    return {"assessed": len(workflow.recorded_changes_assess(line_ids=list(line_ids), changes=changes))}
+    with urgent_work():
+        assessed = workflow.recorded_changes_assess(line_ids=list(line_ids), changes=changes)
+    return {"assessed": len(assessed)}

@@ -1,0 +1,75 @@
+"""Urgent work (re-promising, a slip's assessment) and the background work that yields to it.
+
+Re-promising and raising exceptions have a one-second budget; sending notices has minutes
+(the law's deadlines are days). On a machine of few cores a drain sending thousands of
+e-mails slows every re-promise beside it, so urgent tasks say they are running and the
+notice drain waits for them, within a bound, before each notice.
+
+The signal is a PostgreSQL advisory lock: each urgent task holds it shared for its length
+(on its own session, so a task killed mid-way lets go with its connection); the drain
+tests whether it could take it exclusively. Other databases: nothing is signalled.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+
+from django.db import connection
+
+URGENT_WORK_LOCK_ID = 0x75726774  # "urgt"
+
+
+@contextmanager
+def urgent_work():
+    """Hold the urgent-work signal while the block runs (shared: many tasks at once)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock_shared(%s)", [URGENT_WORK_LOCK_ID])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock_shared(%s)", [URGENT_WORK_LOCK_ID])
+
+
+def urgent_work_running() -> bool:
+    """Return whether some urgent task holds the signal now (one round trip)."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        # Take it exclusively and give it back at once: it could be taken iff nobody holds it.
+        cursor.execute("SELECT CASE WHEN pg_try_advisory_lock(%s) THEN pg_advisory_unlock(%s) "
+                       "ELSE false END", [URGENT_WORK_LOCK_ID, URGENT_WORK_LOCK_ID])
+        return not cursor.fetchone()[0]
+
+
+class Yielder:
+    """Wait while urgent work runs, at most `max_wait` seconds at a time.
+
+    After a wait that reached the bound, it does not wait again for as long, so background
+    work still gets at least half the time when urgent work never stops. Returns the
+    seconds waited.
+    """
+
+    def __init__(self, *, max_wait: float = 2.0, poll: float = 0.02, running=urgent_work_running,
+                 clock=time.monotonic, sleep=time.sleep):
+        self.max_wait, self.poll = max_wait, poll
+        self._running, self._clock, self._sleep = running, clock, sleep
+        self._free_until = float("-inf")
+
+    def __call__(self) -> float:
+        if self.max_wait <= 0:
+            return 0.0
+        started = self._clock()
+        if started < self._free_until:
+            return 0.0
+        while self._running():
+            now = self._clock()
+            if now - started >= self.max_wait:
+                self._free_until = now + self.max_wait
+                break
+            self._sleep(self.poll)
+        return self._clock() - started
