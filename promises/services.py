@@ -16,7 +16,13 @@ from django.utils import timezone
 from inventory.models import SKU, StockLevel, Warehouse
 from orders.models import OrderLine, OrderSync
 from promises import engine
-from promises.bulk import commit_without_waiting_for_disk, copy_into_temp, copy_rows, model_build
+from promises.bulk import (
+    commit_without_waiting_for_disk,
+    copy_into_temp,
+    copy_rows,
+    gc_paused,
+    model_build,
+)
 from promises.calendars import ship_calendar_for, transit_calendar_for
 from promises.models import DirtyPool, Promise, PromiseChange
 from promises.queue import enqueue_on_commit
@@ -159,7 +165,7 @@ def _dirty_pools_repromise_isolated(dirty_ids: list[int], *, now: datetime) -> R
 
 
 def _dirty_pools_repromise(dirty_ids: list[int], *, now: datetime) -> RepromiseResult | None:
-    with transaction.atomic():
+    with gc_paused(), transaction.atomic():
         commit_without_waiting_for_disk()  # the pool stays dirty if lost
         claimed = _dirty_pools_claim(dirty_ids)
         if not claimed:
@@ -209,7 +215,7 @@ def promises_recompute_all(*, cause: str = Cause.NIGHTLY, sku_ids=None, now: dat
     result = RepromiseResult()
     for start in range(0, len(sku_ids), chunk_skus):
         chunk = sku_ids[start:start + chunk_skus]
-        with transaction.atomic():
+        with gc_paused(), transaction.atomic():
             commit_without_waiting_for_disk()  # lost: its marks stay, the next run redoes it
             list(StockLevel.objects.select_for_update().filter(sku_id__in=chunk)
                  .order_by("pk").values_list("id", flat=True))
