@@ -5,17 +5,21 @@ Re-promising and raising exceptions have a one-second budget; sending notices ha
 e-mails slows every re-promise beside it, so urgent tasks say they are running and the
 notice drain waits for them, within a bound, before each notice.
 
-The signal is a PostgreSQL advisory lock: each urgent task holds it shared for its length
-(on its own session, so a task killed mid-way lets go with its connection); the drain
-tests whether it could take it exclusively. Other databases: nothing is signalled.
+The signal is a PostgreSQL advisory lock: each urgent task holds it shared for its length,
+at session level on the task's connection (a worker killed mid-way lets go with its
+connection; so this needs session pooling, as the drain's own lock does); the drain tests
+whether it could take it exclusively. Other databases: nothing is signalled.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from contextlib import contextmanager
 
-from django.db import connection
+from django.db import DatabaseError, connection
+
+log = logging.getLogger(__name__)
 
 URGENT_WORK_LOCK_ID = 0x75726774  # "urgt"
 
@@ -31,8 +35,11 @@ def urgent_work():
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock_shared(%s)", [URGENT_WORK_LOCK_ID])
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock_shared(%s)", [URGENT_WORK_LOCK_ID])
+        except DatabaseError:  # the connection broke: the lock went with it; keep the cause
+            log.warning("could not release the urgent-work signal", exc_info=True)
 
 
 def urgent_work_running() -> bool:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from inventory.models import BackorderCap, Channel, Region
 from orders.models import OrderLine
-from promises.bulk import commit_without_waiting_for_disk, gc_paused
+from promises.bulk import gc_paused
 from promises.models import OrderException, PromiseChange
 from promises.policies import RegionalPolicy, SlipDecision
 from promises.regional import regional_policy
@@ -64,8 +64,6 @@ def recorded_changes_assess(*, line_ids: list[int], now: datetime | None = None,
     `changes` are the re-promise's own, as large_slip_parts(with_changes=True) gives them:
     each stands for its line where it made the line's current promise version; the others'
     latest PromiseChange rows are read (a later re-promise moved them again meanwhile).
-    The commit does not wait for the disk: if a crash loses it, the slips sweep assesses the
-    lines again (slipped lines, and open delay exceptions about an older promise).
     """
     now = now or timezone.now()
     given = {fact[0]: fact for fact in changes or ()}
@@ -74,7 +72,6 @@ def recorded_changes_assess(*, line_ids: list[int], now: datetime | None = None,
         for start in range(0, len(line_ids), CHUNK_LINES):
             chunk = line_ids[start:start + CHUNK_LINES]
             with transaction.atomic():
-                commit_without_waiting_for_disk()
                 results += _lines_assess_chunk(chunk, now=now, given=given)
     return results
 

@@ -16,7 +16,7 @@ from promises.workflow.assessment import Assessment, lines_assess
 from promises.workflow.closing import _exception_close, line_closed
 from promises.workflow.consent import cancellation_notices_request
 from promises.workflow.exceptions_store import Kind, _Exceptions
-from promises.workflow.facts import region_today
+from promises.workflow.facts import latest_changes, region_today
 
 
 def _line_cancel_locked(exc_id: int, *, kinds, today_check, reason: str, resolution: str,
@@ -175,5 +175,7 @@ def slips_sweep(*, now: datetime | None = None) -> list[Assessment]:
     ids = sorted(set(slipped[:20000]) | set(outdated[:20000]))
     for start in range(0, len(ids), 500):
         with transaction.atomic():
-            results += lines_assess(line_ids=ids[start:start + 500], now=now)
+            chunk = ids[start:start + 500]
+            # With each line's latest change: a promise that became unconfirmed is a slip.
+            results += lines_assess(line_ids=chunk, now=now, changes=latest_changes(chunk))
     return results

@@ -211,7 +211,7 @@ def test_a_very_large_slip_can_run_the_workflow_right_after_the_re_promise_commi
     b = backorder_line("US", eta_days=14)
     promised = b.promise.ship_date
     slip(b, days=10)
-    # Then the same exception and notice follow in their own task, from the PromiseChange rows
+    # Then the same exception and notice follow in their own task, with the changes it carries
     exc = OrderException.objects.get(line=b.line, kind="delay_notice_due")
     assert exc.due_by == promised and "purchase order changed" in exc.cause
     assert delay_notice(b.line).status == Status.SENT and len(mail.outbox) == 1

@@ -113,6 +113,7 @@ def test_the_drain_asks_before_each_notice_and_sends_once_urgent_work_is_over(
 
     def running():
         asked.append(clock.now)
+        assert not mail.outbox  # nothing leaves while urgent work runs
         return clock.now < 0.3
 
     monkeypatch.setattr(services, "Yielder", lambda max_wait: Yielder(
