@@ -373,18 +373,16 @@ def _notices_drain(*, now, batch, seconds) -> dict[str, int]:
             ).order_by("pk").values_list("pk", flat=True)[:batch])
             if not ids:
                 break
-            out_of_time = False
             for notice_id in ids:
                 yield_to_urgent_work()
                 # Checked per notice (waiting for urgent work must not outlast the task's
                 # timeout), after the first: every drain gets at least one notice out.
-                out_of_time = bool(outcomes) and time.monotonic() - started > budget
-                if out_of_time:
+                if outcomes and time.monotonic() - started > budget:
                     break
                 outcome = notice_send(notice_id=notice_id, now=now, mail_connection=mail_connection)
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
                 last = notice_id
-            if out_of_time or time.monotonic() - started > budget:
+            if time.monotonic() - started > budget:
                 enqueue_on_commit(SEND_TASK)
                 break
     finally:

@@ -28,8 +28,10 @@ def promises_changed_assess(sender, changes, now, **kwargs):
         # A very large slip: promises commit first, the workflow follows in tasks of its
         # own, one per part, so that every worker of the main cluster takes a share.
         # Each task carries its lines' changes, so it need not read them back.
-        for line_ids, facts in workflow.large_slip_parts(changes, with_changes=True):
-            enqueue_on_commit("promises.tasks.recorded_changes_assess", line_ids, facts, dedupe=False)
+        carried = workflow.changes_carried(changes)
+        for line_ids in workflow.large_slip_parts(changes):
+            enqueue_on_commit("promises.tasks.recorded_changes_assess", line_ids,
+                              [carried[i] for i in line_ids], dedupe=False)
         return
     workflow.promise_changes_assess(changes=changes, now=now)
 

@@ -27,7 +27,7 @@ def repromise_all():
 def recorded_changes_assess(line_ids, changes=None):
     """Run the regional workflow for the lines of a very large slip, after their re-promise.
 
-    `changes` are the re-promise's own (see workflow.large_slip_parts); without them (a task
+    `changes` are the re-promise's own (see workflow.changes_carried); without them (a task
     queued by an older release) the lines' latest changes are read back.
     On the main cluster, not the notices one: exceptions must not wait behind a notice drain.
     """

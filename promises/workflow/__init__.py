@@ -31,6 +31,7 @@ from promises.workflow.actions import (
 from promises.workflow.assessment import (
     CAUSE_LABELS,
     Assessment,
+    changes_carried,
     large_slip_parts,
     lines_assess,
     promise_changes_assess,
@@ -76,6 +77,7 @@ __all__ = [
     "Status",
     "announced_for",
     "cancellation_notices_request",
+    "changes_carried",
     "consent_deadlines_enforce",
     "consent_record",
     "decision_context",

@@ -61,7 +61,7 @@ def recorded_changes_assess(*, line_ids: list[int], now: datetime | None = None,
     promise_changes_assess, for very large slips (see WORKFLOW_INLINE_MAX_LINES in
     docs/notices.md). One transaction per chunk of lines.
 
-    `changes` are the re-promise's own, as large_slip_parts(with_changes=True) gives them:
+    `changes` are the re-promise's own, as changes_carried gives them:
     each stands for its line where it made the line's current promise version; the others'
     latest PromiseChange rows are read (a later re-promise moved them again meanwhile).
     """
@@ -76,35 +76,33 @@ def recorded_changes_assess(*, line_ids: list[int], now: datetime | None = None,
     return results
 
 
-def large_slip_parts(changes: list[PromiseChange], *, parts: int | None = None,
-                     with_changes: bool = False) -> list:
+def large_slip_parts(changes: list[PromiseChange], *, parts: int | None = None) -> list[list[int]]:
     """Split the lines of a large slip into `parts` lists to assess side by side.
 
     Each list holds whole orders (an order's lines are assessed together), and the lists are
     balanced by lines. `parts` defaults to WORKFLOW_DEFERRED_PARTS, else the main cluster's
-    workers: each takes one list as soon as the re-promise commits. With `with_changes`,
-    each part comes as (line ids, changes): the last change of each of its lines, as
-    (line id, version, cause, note, old confirmed, new confirmed) for recorded_changes_assess.
+    workers: each takes one list as soon as the re-promise commits.
     """
     if parts is None:
         parts = (settings.BACKORDER_DESK.get("WORKFLOW_DEFERRED_PARTS")
                  or settings.Q_CLUSTER.get("workers") or 1)
     by_order: dict[int, set[int]] = defaultdict(set)
-    last: dict[int, PromiseChange] = {}
     for change in changes:
         by_order[change.order_id].add(change.line_id)
-        last[change.line_id] = change
     lists: list[list[int]] = [[] for _ in range(max(parts, 1))]
     sizes = [0] * len(lists)
     for order_id in sorted(by_order, key=lambda o: (-len(by_order[o]), o)):  # largest first
         smallest = sizes.index(min(sizes))
         lists[smallest] += by_order[order_id]
         sizes[smallest] += len(by_order[order_id])
-    lists = [sorted(line_ids) for line_ids in lists if line_ids]
-    if not with_changes:
-        return lists
-    return [(line_ids, [(i, last[i].version, last[i].cause, last[i].note, last[i].old_confirmed,
-                         last[i].new_confirmed) for i in line_ids]) for line_ids in lists]
+    return [sorted(line_ids) for line_ids in lists if line_ids]
+
+
+def changes_carried(changes: list[PromiseChange]) -> dict[int, tuple]:
+    """Return each line's last change as recorded_changes_assess takes it:
+    (line id, version, cause, note, old confirmed, new confirmed), by line id."""
+    return {c.line_id: (c.line_id, c.version, str(c.cause), c.note, c.old_confirmed, c.new_confirmed)
+            for c in changes}
 
 
 def lines_assess(*, line_ids: list[int], now: datetime,

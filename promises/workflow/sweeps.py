@@ -12,11 +12,11 @@ from django.utils import timezone
 from orders.models import Cancellation, Order, OrderLine
 from promises.fulfilment import order_cancel
 from promises.models import DelayConsent, OrderException, Promise
-from promises.workflow.assessment import Assessment, lines_assess
+from promises.workflow.assessment import Assessment, recorded_changes_assess
 from promises.workflow.closing import _exception_close, line_closed
 from promises.workflow.consent import cancellation_notices_request
 from promises.workflow.exceptions_store import Kind, _Exceptions
-from promises.workflow.facts import latest_changes, region_today
+from promises.workflow.facts import region_today
 
 
 def _line_cancel_locked(exc_id: int, *, kinds, today_check, reason: str, resolution: str,
@@ -174,8 +174,6 @@ def slips_sweep(*, now: datetime | None = None) -> list[Assessment]:
     results = []
     ids = sorted(set(slipped[:20000]) | set(outdated[:20000]))
     for start in range(0, len(ids), 500):
-        with transaction.atomic():
-            chunk = ids[start:start + 500]
-            # With each line's latest change: a promise that became unconfirmed is a slip.
-            results += lines_assess(line_ids=chunk, now=now, changes=latest_changes(chunk))
+        # With each line's latest change: a promise that became unconfirmed is a slip.
+        results += recorded_changes_assess(line_ids=ids[start:start + 500], now=now)
     return results
