@@ -15,8 +15,8 @@ mark it sent, or resend it with the same Message-ID.
 
 from __future__ import annotations
 
-import json
 import logging
+import operator
 import time
 import uuid
 from contextlib import contextmanager
@@ -37,6 +37,7 @@ from notifications.models import Notice
 from orders.models import OrderLine
 from promises import workflow
 from promises.bulk import copy_into_temp, model_build
+from promises.lookups import Ids
 from promises.models import Promise
 from promises.queue import enqueue_on_commit
 from promises.urgency import Yielder
@@ -112,7 +113,7 @@ def notices_queue(*, requests: list[NoticeRequest], now: datetime | None = None)
         # An older offer about the same line no longer tells the truth: the requests are
         # about each line's current promise, so older versions go.
         current = Promise.objects.filter(line_id=OuterRef("line_id")).values("version")
-        (Notice.objects.filter(line_id__any=sorted(supersede_lines), kind__in=Notice.SUPERSEDABLE_KINDS,
+        (Notice.objects.filter(line_id__any=Ids(supersede_lines), kind__in=Notice.SUPERSEDABLE_KINDS,
                                status__in=(Status.PENDING, Status.HELD, Status.FAILED))
          .exclude(promise_version=Subquery(current))
          .update(status=Status.SUPERSEDED, last_error="superseded by a newer promise", updated_at=now))
@@ -136,6 +137,16 @@ def notices_queue(*, requests: list[NoticeRequest], now: datetime | None = None)
 
 
 _INSERT_COLUMNS = [f for f in Notice._meta.concrete_fields if not f.primary_key]
+_insert_values = operator.attrgetter(*(f.attname for f in _INSERT_COLUMNS))
+_JSON_AT = [i for i, f in enumerate(_INSERT_COLUMNS) if f.get_internal_type() == "JSONField"]
+_json_encode = DjangoJSONEncoder().encode  # one encoder for every row: json.dumps(cls=) builds one a call
+
+
+def _insert_row(notice: Notice) -> list:
+    values = list(_insert_values(notice))
+    for i in _JSON_AT:
+        values[i] = _json_encode(values[i])
+    return values
 
 
 def _notices_insert(rows: list[Notice]) -> set[str]:
@@ -149,12 +160,9 @@ def _notices_insert(rows: list[Notice]) -> set[str]:
     """
     table = Notice._meta.db_table
     cols = ", ".join(f.column for f in _INSERT_COLUMNS)
-    json_fields = {f.attname for f in _INSERT_COLUMNS if f.get_internal_type() == "JSONField"}
     for row in rows:
         row.updated_at = row.created_at
-    values = ([json.dumps(getattr(row, f.attname), cls=DjangoJSONEncoder)
-               if f.attname in json_fields else getattr(row, f.attname) for f in _INSERT_COLUMNS]
-              for row in rows)
+    values = (_insert_row(row) for row in rows)
     with connection.cursor() as cursor:
         if len(rows) >= 200:
             temp = copy_into_temp(cursor, table=table, columns=cols, rows=values)
@@ -184,7 +192,7 @@ def _statuses(rows: list[Notice], keys: set[str]) -> dict[str, str]:
 
 def notices_withdraw(*, line_ids, kinds, now: datetime | None = None) -> int:
     """Supersede the unsent notices of these kinds for these lines (their cause went away)."""
-    return (Notice.objects.filter(line_id__in=list(line_ids), kind__in=list(kinds),
+    return (Notice.objects.filter(line_id__any=Ids(line_ids), kind__in=list(kinds),
                                   status__in=(Status.PENDING, Status.HELD, Status.FAILED))
             .update(status=Status.SUPERSEDED, last_error="withdrawn: the cause went away",
                     updated_at=now or timezone.now()))

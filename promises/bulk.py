@@ -60,6 +60,16 @@ def model_build(model, **values):
     return obj
 
 
+def model_loaded(model, attnames: Sequence[str], row: Sequence, db: str):
+    """Return the `model` instance of a row read with `values_list(*attnames)`, as
+    `Model.from_db` would build it (every concrete field given), without Model.__init__."""
+    obj = model.__new__(model)
+    obj.__dict__.update(zip(attnames, row, strict=True))
+    state = obj._state = ModelState()
+    state.adding, state.db = False, db
+    return obj
+
+
 def commit_without_waiting_for_disk() -> None:
     """PostgreSQL: the current transaction's COMMIT does not wait for its WAL flush.
 

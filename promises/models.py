@@ -209,7 +209,13 @@ class OrderException(models.Model):
                 name="exception_one_open_per_line_and_kind",
             ),
         ]
-        indexes = [models.Index(fields=["status", "due_by"], name="exception_queue")]
+        indexes = [
+            models.Index(fields=["status", "due_by"], name="exception_queue"),
+            # How many delay notices a line's customer was sent (the assessment of every slip
+            # asks): a line's resolved exceptions pile up with each move of its promise.
+            models.Index(fields=["line"], condition=models.Q(kind="delay_notice_due", notified_at__isnull=False),
+                         name="exception_delay_notified"),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()}: line {self.line_id} (due {self.due_by})"

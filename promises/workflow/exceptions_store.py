@@ -8,13 +8,17 @@ from datetime import date, datetime
 from django.db import IntegrityError, connection, transaction
 
 from orders.models import OrderLine
-from promises.bulk import copy_into_temp, model_build
+from promises.bulk import copy_into_temp, model_build, model_loaded
+from promises.lookups import Ids
 from promises.models import OrderException
 
 Kind = OrderException.Kind
 Status = OrderException.Status
 
 COPY_MIN_ROWS = 200  # below this a plain bulk INSERT is cheaper than a temp table and COPY
+#: An open exception is read as a row of these and built without Model.__init__ (a large
+#: slip's open exceptions are thousands: 20-30 ms of __init__ and related descriptors).
+_ATTNAMES = tuple(f.attname for f in OrderException._meta.concrete_fields)
 
 
 class _Exceptions:
@@ -29,8 +33,10 @@ class _Exceptions:
         self.open: dict[tuple[int, str], OrderException] = {}
         self.new: list[OrderException] = []
         self.changed: dict[int, tuple[OrderException, set[str]]] = {}
-        qs = OrderException.objects.filter(line_id__any=list(line_ids), status__in=OrderException.OPEN_STATUSES)
-        for exc in qs.select_for_update(of=("self",)).order_by("pk"):
+        rows = (OrderException.objects.filter(line_id__any=Ids(line_ids), status__in=OrderException.OPEN_STATUSES)
+                .select_for_update(of=("self",)).order_by("pk").values_list(*_ATTNAMES))
+        for row in rows:
+            exc = model_loaded(OrderException, _ATTNAMES, row, rows.db)
             self.open[(exc.line_id, exc.kind)] = exc
 
     def get(self, line_id: int, kind: str) -> OrderException | None:
@@ -83,7 +89,7 @@ class _Exceptions:
         for values, objs in groups.items():
             for start in range(0, len(objs), 2000):
                 chunk = objs[start:start + 2000]
-                OrderException.objects.filter(pk__any=[e.pk for e in chunk]).update(**dict(values))
+                OrderException.objects.filter(pk__any=Ids(e.pk for e in chunk)).update(**dict(values))
         if changed:
             _history_snapshot([exc.pk for exc, _ in changed.values()], "~", at=self.now, user=self.user)
         new, self.new = self.new, []

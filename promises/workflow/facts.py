@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import Count
 
 from orders.models import OrderLine
+from promises.lookups import Ids
 from promises.models import DelayConsent, OrderException, Promise, PromiseChange
 from promises.policies import RegionalPolicy, SlipDecision, SlipFacts
 from promises.workflow.exceptions_store import Kind
@@ -87,7 +88,7 @@ def lines_facts(line_ids: Iterable[int], *, regions: dict, channels: dict) -> li
     """Return the promised lines among line_ids, in id order, with their orders and promises."""
     orders: dict[int, OrderFacts] = {}
     lines = []
-    rows = (OrderLine.objects.filter(id__any=list(line_ids), promise__isnull=False)
+    rows = (OrderLine.objects.filter(id__any=Ids(line_ids), promise__isnull=False)
             .order_by("pk").values_list(*_LINE_COLUMNS))
     for (pk, order_id, sku_id, status, region_id, channel_id, placed_at, essential, email, locale,
          *promise) in rows:
@@ -103,7 +104,7 @@ def lines_facts(line_ids: Iterable[int], *, regions: dict, channels: dict) -> li
 def latest_changes(line_ids: list[int]) -> dict[int, ChangeFacts]:
     """Return the latest PromiseChange of each line (what moved it, and why)."""
     latest: dict[int, ChangeFacts] = {}
-    rows = PromiseChange.objects.filter(line_id__any=line_ids).order_by("line_id", "-at", "-id")
+    rows = PromiseChange.objects.filter(line_id__any=Ids(line_ids)).order_by("line_id", "-at", "-id")
     if connection.vendor == "postgresql":
         rows = rows.distinct("line_id")  # a line moved many times: only its last change travels
     rows = rows.values_list("line_id", "cause", "note", "old_confirmed", "new_confirmed")
@@ -164,7 +165,7 @@ def measured(policy: RegionalPolicy, promise: Promise) -> tuple[date, date | Non
 
 def delay_notices_sent(line_ids: Iterable[int]) -> dict[int, int]:
     """Return how many delay notices each line's customer was sent (0 = a first delay)."""
-    rows = (OrderException.objects.filter(line_id__any=list(line_ids), kind=Kind.DELAY_NOTICE_DUE,
+    rows = (OrderException.objects.filter(line_id__any=Ids(line_ids), kind=Kind.DELAY_NOTICE_DUE,
                                           notified_at__isnull=False)
             .values("line_id").annotate(n=Count("id")).values_list("line_id", "n"))
     return dict(rows)
@@ -173,7 +174,7 @@ def delay_notices_sent(line_ids: Iterable[int]) -> dict[int, int]:
 def express_consents(line_ids: Iterable[int]) -> set[tuple[int, int]]:
     """Return the (line, promise version) pairs the customer expressly accepted."""
     return set(DelayConsent.objects.filter(
-        line_id__any=list(line_ids), decision=DelayConsent.Decision.ACCEPT,
+        line_id__any=Ids(line_ids), decision=DelayConsent.Decision.ACCEPT,
     ).values_list("line_id", "promise_version"))
 
 

@@ -67,3 +67,39 @@ def test_model_build_refuses_an_unknown_field():
 
     with pytest.raises(TypeError, match="no field"):
         model_build(Notice, kind="delay_notice", colour="red")
+
+
+def test_ids_match_what_a_list_matches_without_django_touching_each_id(skus, monkeypatch):
+    from django.db.models.sql.query import Query
+
+    from promises.lookups import Ids
+
+    wanted = [skus[1].pk, skus[2].pk, 10**9]
+    resolved = []
+    original = Query.resolve_lookup_value
+
+    def counting(self, value, *args, **kwargs):
+        resolved.append(value)
+        return original(self, value, *args, **kwargs)
+
+    monkeypatch.setattr(Query, "resolve_lookup_value", counting)
+    found = sorted(SKU.objects.filter(pk__any=Ids(iter(wanted))).values_list("pk", flat=True))
+    assert found == [skus[1].pk, skus[2].pk]
+    assert all(not isinstance(value, int) for value in resolved)  # no id resolved one by one
+    assert sorted(SKU.objects.filter(supplier_id__any=Ids([skus[0].supplier_id])).values_list(
+        "pk", flat=True)) == sorted(s.pk for s in skus)
+    assert not SKU.objects.filter(pk__any=Ids([])).exists()
+
+
+def test_model_loaded_gives_the_instance_the_orm_loads(skus):
+    from promises.bulk import model_loaded
+
+    names = [f.attname for f in SKU._meta.concrete_fields]
+    row = SKU.objects.filter(pk=skus[2].pk).values_list(*names).get()
+    loaded, orm = model_loaded(SKU, names, row, "default"), SKU.objects.get(pk=skus[2].pk)
+    for name in names:
+        assert getattr(loaded, name) == getattr(orm, name), name
+    assert not loaded._state.adding and loaded._state.db == "default" and not loaded.get_deferred_fields()
+    loaded.name = "Renamed"
+    loaded.save(update_fields=["name"])  # saved as an update of its row, not an insert
+    assert SKU.objects.get(pk=skus[2].pk).name == "Renamed" and SKU.objects.count() == 5
