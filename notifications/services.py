@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from notifications.content import notice_render_row
@@ -38,7 +38,7 @@ from orders.models import OrderLine
 from promises import workflow
 from promises.bulk import copy_into_temp, model_build
 from promises.lookups import Ids
-from promises.models import Promise
+from promises.models import OrderException, Promise
 from promises.queue import enqueue_on_commit
 from promises.urgency import Yielder
 from promises.workflow import NoticeRequest
@@ -79,6 +79,21 @@ def _state(status: str) -> str:
     return {Status.HELD: "held", Status.SENT: "sent", Status.SUPERSEDED: "superseded"}.get(status, "queued")
 
 
+def _initial_status(request: NoticeRequest, held_regions) -> tuple[str, str]:
+    """Return (status, held reason) of a new outbox row for the request."""
+    order = request.order
+    reason = "" if request.release else hold_reason(kind=request.kind, region=order.region, channel=order.channel,
+                                                    held_regions=held_regions)
+    return (Status.HELD if reason else Status.PENDING), reason
+
+
+def notice_states_foresee(*, requests: list[NoticeRequest]) -> dict[str, str]:
+    """Return the state each request's notice gets if written now ("held" or "queued");
+    a notice written already keeps its own (see notices_queue)."""
+    held_regions = _setting("HOLD_NOTICES_REGIONS", []) or []
+    return {request.key: _state(_initial_status(request, held_regions)[0]) for request in requests}
+
+
 def notices_queue(*, requests: list[NoticeRequest], now: datetime | None = None) -> dict[str, str]:
     """Write one outbox row per request in the caller's transaction; return their states.
 
@@ -92,12 +107,10 @@ def notices_queue(*, requests: list[NoticeRequest], now: datetime | None = None)
     held_regions = _setting("HOLD_NOTICES_REGIONS", []) or []
     for request in requests:
         order = request.order
-        region, channel, customer = order.region, order.channel, order.customer
-        reason = "" if request.release else hold_reason(kind=request.kind, region=region, channel=channel,
-                                                        held_regions=held_regions)
+        region, customer = order.region, order.customer
+        status, reason = _initial_status(request, held_regions)
         rows.append(model_build(
-            Notice, kind=request.kind, status=Status.HELD if reason else Status.PENDING,
-            idempotency_key=request.key, order_id=order.pk,
+            Notice, kind=request.kind, status=status, idempotency_key=request.key, order_id=order.pk,
             line_id=request.line.pk if request.line is not None else None, region_id=region.pk,
             email=customer.email, locale=locale_for(customer.locale, region.locale),
             promise_version=request.version, announced=request.announced, context=request.context,
@@ -190,12 +203,35 @@ def _statuses(rows: list[Notice], keys: set[str]) -> dict[str, str]:
     return {key: status for key, status in found.values_list("idempotency_key", "status") if key in keys}
 
 
-def notices_withdraw(*, line_ids, kinds, now: datetime | None = None) -> int:
-    """Supersede the unsent notices of these kinds for these lines (their cause went away)."""
-    return (Notice.objects.filter(line_id__any=Ids(line_ids), kind__in=list(kinds),
-                                  status__in=(Status.PENDING, Status.HELD, Status.FAILED))
-            .update(status=Status.SUPERSEDED, last_error="withdrawn: the cause went away",
-                    updated_at=now or timezone.now()))
+def notices_withdraw(*, line_ids, kinds, now: datetime | None = None, versions: dict | None = None) -> int:
+    """Supersede the unsent notices of these kinds for these lines (their cause went away).
+
+    With `versions` ({line id: promise version}) only the notices about that version of each
+    line's promise or an older one: a notice about a newer promise has a newer cause.
+    """
+    unsent = Notice.objects.filter(kind__in=list(kinds), status__in=(Status.PENDING, Status.HELD, Status.FAILED))
+    fields = {"status": Status.SUPERSEDED, "last_error": "withdrawn: the cause went away",
+              "updated_at": now or timezone.now()}
+    if versions is None:
+        return unsent.filter(line_id__any=Ids(line_ids)).update(**fields)
+    by_version: dict[int, list[int]] = {}
+    for line_id in line_ids:
+        by_version.setdefault(versions[line_id], []).append(line_id)
+    # One statement per version (a slip's lines share a few; each statement reads only its lines).
+    return sum(unsent.filter(line_id__any=Ids(ids), promise_version__lte=version).update(**fields)
+               for version, ids in sorted(by_version.items()))
+
+
+def delay_exceptions_unnoticed(*, limit: int = 20000) -> list[int]:
+    """Return the lines whose open delay exception says its notice is held or queued while
+    no notice about that promise version exists: a large slip's assessment writes its notices
+    in a second transaction after its exceptions commit, and stopped between the two."""
+    written = Notice.objects.filter(line_id=OuterRef("line_id"), kind=OuterRef("notice_kind"),
+                                    promise_version=OuterRef("promise_version"))
+    return list(OrderException.objects.filter(
+        kind=OrderException.Kind.DELAY_NOTICE_DUE, status__in=OrderException.OPEN_STATUSES,
+        notice_state__in=("held", "queued"), line__status__in=OrderLine.OPEN_STATUSES,
+    ).exclude(Exists(written)).order_by("line_id").values_list("line_id", flat=True)[:limit])
 
 
 def backorder_confirmation_queue(*, order, line_ids, now: datetime | None = None) -> dict[str, str]:

@@ -46,9 +46,14 @@ def notice_requested_write(sender, requests, now, **kwargs):
     return services.notices_queue(requests=requests, now=now)
 
 
+@receiver(workflow.notice_states_foreseen)
+def notice_states_foreseen_answer(sender, requests, **kwargs):
+    return services.notice_states_foresee(requests=requests)
+
+
 @receiver(workflow.notices_withdrawn)
-def notices_withdrawn_supersede(sender, line_ids, kinds, now, **kwargs):
-    services.notices_withdraw(line_ids=line_ids, kinds=kinds, now=now)
+def notices_withdrawn_supersede(sender, line_ids, kinds, now, versions=None, **kwargs):
+    services.notices_withdraw(line_ids=line_ids, kinds=kinds, now=now, versions=versions)
 
 
 @receiver(post_save, sender=OrderLine)

@@ -55,6 +55,8 @@ from promises.workflow.notices import (
     NoticeRequest,
     notice_delivered,
     notice_requested,
+    notice_states_foreseen,
+    notices_foresee,
     notices_request,
     notices_withdrawn,
 )
@@ -96,6 +98,8 @@ __all__ = [
     "measured",
     "notice_delivered",
     "notice_requested",
+    "notice_states_foreseen",
+    "notices_foresee",
     "notices_request",
     "notices_withdrawn",
     "past_due_sweep",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -31,6 +31,7 @@ from promises.workflow.facts import (
 from promises.workflow.notices import (
     DELAY_NOTICE_KINDS,
     NoticeRequest,
+    notices_foresee,
     notices_request,
     notices_withdrawn,
 )
@@ -45,6 +46,17 @@ class Assessment:
     line_id: int
     outcome: str  # "slip", "past_due", "earlier", "back_on_time", "unchanged", "closed"
     decision: SlipDecision | None = None
+
+
+@dataclass
+class _NoticesDue:
+    """What an assessment asks of the outbox: the unsent notices to withdraw (lines back on
+    time, with the promise version assessed) and the notices to write, each delay notice
+    with the open exception that records its state."""
+
+    withdrawn: dict[int, int] = field(default_factory=dict)  # line id -> promise version
+    requests: list[NoticeRequest] = field(default_factory=list)
+    tracked: list[tuple[OrderException, NoticeRequest]] = field(default_factory=list)
 
 
 def promise_changes_assess(*, changes: list[PromiseChange], now: datetime) -> list[Assessment]:
@@ -71,8 +83,15 @@ def recorded_changes_assess(*, line_ids: list[int], now: datetime | None = None,
     with gc_paused():
         for start in range(0, len(line_ids), CHUNK_LINES):
             chunk = line_ids[start:start + CHUNK_LINES]
+            # The exceptions commit first, each delay exception with the state its notice
+            # will have; the notices follow in a transaction of their own, so agents see a
+            # slip's exceptions without waiting for thousands of outbox rows. A notice lost
+            # between the two is written by the slip sweep (docs/notices.md, section 9).
             with transaction.atomic():
-                results += _lines_assess_chunk(chunk, now=now, given=given)
+                assessed, due = _lines_assess_chunk(chunk, now=now, given=given, notices_now=False)
+            results += assessed
+            with transaction.atomic():
+                _notices_write_after(due, now=now)
     return results
 
 
@@ -112,13 +131,18 @@ def lines_assess(*, line_ids: list[int], now: datetime,
     results: list[Assessment] = []
     for start in range(0, len(line_ids), CHUNK_LINES):
         chunk = line_ids[start:start + CHUNK_LINES]
-        results += _lines_assess_chunk(chunk, now=now, changes=changes)
+        results += _lines_assess_chunk(chunk, now=now, changes=changes)[0]
     return results
 
 
-def _lines_assess_chunk(line_ids, *, now, changes=None, given=None) -> list[Assessment]:
+def _lines_assess_chunk(line_ids, *, now, changes=None, given=None,
+                        notices_now=True) -> tuple[list[Assessment], _NoticesDue]:
     """Assess these lines; `changes` by line, or `given` (recorded_changes_assess's) checked
-    against the lines' promise versions and completed from the database."""
+    against the lines' promise versions and completed from the database.
+
+    With `notices_now` the notices are written here too; otherwise the delay exceptions get
+    the state their notices are foreseen to have, and the caller writes the notices returned
+    with _notices_write_after."""
     # Regions and channels are few: share one instance each instead of a join per line.
     lines = lines_facts(line_ids, regions={r.pk: r for r in Region.objects.all()},
                         channels={c.pk: c for c in Channel.objects.all()})
@@ -130,9 +154,7 @@ def _lines_assess_chunk(line_ids, *, now, changes=None, given=None) -> list[Asse
     caps = _promise_caps()
     exceptions = _Exceptions(open_ids, now)
     policies: dict[str, RegionalPolicy] = {}
-    requests: list[NoticeRequest] = []
-    pending_states: list[tuple[OrderException, str]] = []
-    withdrawn: list[int] = []
+    due = _NoticesDue()
     results = []
     for line in lines:
         if line.status not in OrderLine.OPEN_STATUSES:
@@ -147,22 +169,43 @@ def _lines_assess_chunk(line_ids, *, now, changes=None, given=None) -> list[Asse
         )
         results.append(result)
         if result.outcome in ("earlier", "back_on_time", "past_due"):
-            withdrawn.append(line.pk)
+            due.withdrawn[line.pk] = line.promise.version
         if request is not None:
-            requests.append(request)
+            due.requests.append(request)
             exc = exceptions.get(line.pk, Kind.DELAY_NOTICE_DUE)
             if exc is not None and request.kind in DELAY_NOTICE_KINDS:
-                pending_states.append((exc, request.key))
-    if withdrawn:
-        notices_withdrawn.send(sender=NoticeRequest, line_ids=withdrawn, kinds=list(DELAY_NOTICE_KINDS)
-                               + ["earlier_date"], now=now)
-    states = notices_request(requests, now=now)
-    for exc, key in pending_states:
-        state = states.get(key, "")
+                due.tracked.append((exc, request))
+    states = _notices_write(due, now=now) if notices_now else notices_foresee(due.requests)
+    for exc, request in due.tracked:
+        state = states.get(request.key, "")
         if state and exc.notice_state != state:
             exceptions.set_field(exc, notice_state=state)
     exceptions.flush()
-    return results
+    return results, due
+
+
+def _notices_write(due: _NoticesDue, *, now) -> dict[str, str]:
+    """Withdraw the unsent notices `due` names and write its notices; return their states."""
+    if due.withdrawn:
+        notices_withdrawn.send(sender=NoticeRequest, line_ids=list(due.withdrawn),
+                               kinds=[*DELAY_NOTICE_KINDS, "earlier_date"], versions=due.withdrawn, now=now)
+    return notices_request(due.requests, now=now)
+
+
+def _notices_write_after(due: _NoticesDue, *, now) -> None:
+    """Write the notices of an assessment that committed, and correct the state its delay
+    exceptions were given where the outbox answers otherwise (a notice already written)."""
+    states = _notices_write(due, now=now)
+    wrong = {exc.line_id: (exc.promise_version, states[request.key]) for exc, request in due.tracked
+             if states.get(request.key, exc.notice_state) != exc.notice_state}
+    if not wrong:
+        return
+    exceptions = _Exceptions(wrong, now)
+    for line_id, (version, state) in wrong.items():
+        exc = exceptions.get(line_id, Kind.DELAY_NOTICE_DUE)
+        if exc is not None and exc.promise_version == version:  # not reassessed meanwhile
+            exceptions.set_field(exc, notice_state=state)
+    exceptions.flush()
 
 
 def _line_assess(line, promise, policy, exceptions: _Exceptions, *, today, change, sent, consented,

@@ -15,8 +15,12 @@ from promises.workflow.exceptions_store import Kind, Status, _Exceptions
 #: Sent inside the causing transaction with `requests` (a list of NoticeRequest) and `now`.
 #: A receiver writes one outbox row per request and returns {idempotency key: state}.
 notice_requested = Signal()
-#: Sent when pending notices of `kinds` for `line_ids` no longer tell the truth.
+#: Sent when pending notices of `kinds` for `line_ids` no longer tell the truth; with
+#: `versions` ({line id: promise version}), only those about that version or an older one.
 notices_withdrawn = Signal()
+#: Sent with `requests`: a receiver answers {idempotency key: state} each request would get
+#: if written now ("held" or "queued"), and writes nothing.
+notice_states_foreseen = Signal()
 
 DELAY_NOTICE_KINDS = ("delay_notice", "renewed_delay_notice")
 
@@ -47,6 +51,16 @@ def notices_request(requests: list[NoticeRequest], *, now: datetime) -> dict[str
         return {}
     states: dict[str, str] = {}
     for _receiver, answer in notice_requested.send(sender=NoticeRequest, requests=requests, now=now):
+        states.update(answer or {})
+    return states
+
+
+def notices_foresee(requests: list[NoticeRequest]) -> dict[str, str]:
+    """Return the state each request's notice would have if written now (nothing is written)."""
+    if not requests:
+        return {}
+    states: dict[str, str] = {}
+    for _receiver, answer in notice_states_foreseen.send(sender=NoticeRequest, requests=requests):
         states.update(answer or {})
     return states
 

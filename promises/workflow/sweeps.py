@@ -153,12 +153,15 @@ def _delivery_past_due_raise(*, now: datetime, today: date | None) -> None:
             batch.flush()
 
 
-def slips_sweep(*, now: datetime | None = None) -> list[Assessment]:
+def slips_sweep(*, now: datetime | None = None, also: list[int] | None = None) -> list[Assessment]:
     """Re-assess open lines promised later than what their customer was told, with no
     exception for their current promise, and open lines whose open delay exception is about
     an older promise: no slip goes unnoticed, no delay exception outlives its cause, and a
     revised date about to be missed gets its renewed notice (16 CFR 435.2(b)(2)), even if a
-    signal, a task or an assessment's commit was lost."""
+    signal, a task or an assessment's commit was lost.
+
+    `also` are more lines to re-assess: the notifications app's open delay exceptions whose
+    notice was never written (a deferred assessment stopped between its two commits)."""
     now = now or timezone.now()
     covered = OrderException.objects.filter(
         line=OuterRef("line"), kind__in=[Kind.DELAY_NOTICE_DUE, Kind.PAST_DUE, Kind.CONSENT_OVERDUE],
@@ -172,7 +175,7 @@ def slips_sweep(*, now: datetime | None = None) -> list[Assessment]:
                 .exclude(promise_version=F("line__promise__version"))
                 .values_list("line_id", flat=True).order_by("line_id"))
     results = []
-    ids = sorted(set(slipped[:20000]) | set(outdated[:20000]))
+    ids = sorted(set(slipped[:20000]) | set(outdated[:20000]) | set(also or ()))
     for start in range(0, len(ids), 500):
         # With each line's latest change: a promise that became unconfirmed is a slip.
         results += recorded_changes_assess(line_ids=ids[start:start + 500], now=now)

@@ -114,3 +114,75 @@ def test_a_deferred_assessment_trusts_the_changes_it_carries_only_for_the_curren
     assert (change.cause, change.note) == (latest.cause, latest.note)
     # And a line it carries nothing for is read too
     assert current_changes(lines, {})[b.line.pk].cause == latest.cause
+
+
+@pytest.fixture
+def deferred(settings):
+    """Every slip is assessed after its re-promise commits, in one task."""
+    settings.BACKORDER_DESK = {**settings.BACKORDER_DESK, "WORKFLOW_INLINE_MAX_LINES": 0,
+                               "WORKFLOW_DEFERRED_PARTS": 1}
+
+
+def test_a_deferred_assessment_commits_its_exceptions_first_and_a_lost_notice_is_written_by_the_sweep(
+        deferred, monkeypatch):
+    from notifications import services, tasks
+    from promises.workflow import assessment
+
+    b = backorder_line("US", eta_days=14)
+
+    # Given a deferred assessment that stops after its exceptions commit, before its notices
+    def stopped(due, *, now):
+        raise RuntimeError("the worker stopped")
+
+    monkeypatch.setattr(assessment, "_notices_write_after", stopped)
+    slip(b, days=10)
+    # Then the exception is there, saying what its notice will be, and no notice is
+    exc = OrderException.objects.get(line=b.line, kind="delay_notice_due", status="open")
+    assert (exc.notice_state, exc.promise_version) == ("queued", b.promise.version)
+    assert not Notice.objects.filter(line=b.line).exists() and not mail.outbox
+    assert services.delay_exceptions_unnoticed() == [b.line.pk]
+    # When the slip sweep runs (the worker is back)
+    monkeypatch.undo()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert tasks.slips_sweep() == {"assessed": 1}
+    # Then the notice is written once and sent, and the exception is done with
+    notice = Notice.objects.get(line=b.line, kind="delay_notice")
+    assert (notice.status, notice.promise_version) == (Notice.Status.SENT, b.promise.version)
+    assert [m.to for m in mail.outbox] == [[b.customer.email]]
+    exc.refresh_from_db()
+    assert (exc.status, exc.notice_state) == ("resolved", "sent")
+    assert services.delay_exceptions_unnoticed() == []
+
+
+def test_a_deferred_assessment_corrects_the_notice_state_the_outbox_answers_otherwise(deferred, settings):
+    from promises.workflow import recorded_changes_assess
+
+    # Given a slip whose delay notice is held for review
+    settings.BACKORDER_DESK = {**settings.BACKORDER_DESK, "HOLD_NOTICES_REGIONS": ["US"]}
+    b = slip(backorder_line("US", eta_days=14), days=10)
+    exc = OrderException.objects.get(line=b.line, kind="delay_notice_due", status="open")
+    notice = Notice.objects.get(line=b.line, kind="delay_notice")
+    assert exc.notice_state == "held" and notice.status == Notice.Status.HELD
+    # When the hold is lifted and the line is assessed again (same promise): a new notice
+    # would be queued, but this one exists already and stays held
+    settings.BACKORDER_DESK = {**settings.BACKORDER_DESK, "HOLD_NOTICES_REGIONS": []}
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        recorded_changes_assess(line_ids=[b.line.pk])
+    # Then the exception says what the outbox says: held
+    exc.refresh_from_db()
+    assert exc.notice_state == "held"
+    assert Notice.objects.filter(line=b.line).count() == 1 and not mail.outbox
+
+
+def test_withdrawing_with_versions_leaves_notices_about_a_newer_promise(deferred):
+    from notifications.services import notices_withdraw
+    from tests.factories.notifications import NoticeFactory
+
+    b = backorder_line("US", eta_days=14)
+    older, same, newer = (NoticeFactory(line=b.line, kind="delay_notice", promise_version=v,
+                                        idempotency_key=f"{b.line.pk}:delay_notice:{v}") for v in (3, 4, 5))
+    # When the line is found back on time at version 4 (a later assessment raised version 5's)
+    assert notices_withdraw(line_ids=[b.line.pk], kinds=["delay_notice"], versions={b.line.pk: 4}) == 2
+    # Then the notices about versions 3 and 4 are withdrawn, version 5's stays
+    statuses = {n.promise_version: n.status for n in Notice.objects.filter(pk__in=[older.pk, same.pk, newer.pk])}
+    assert statuses == {3: Notice.Status.SUPERSEDED, 4: Notice.Status.SUPERSEDED, 5: Notice.Status.PENDING}
