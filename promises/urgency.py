@@ -22,35 +22,57 @@ from django.db import DatabaseError, connection
 log = logging.getLogger(__name__)
 
 URGENT_WORK_LOCK_ID = 0x75726774  # "urgt"
+#: Held while a large slip's exceptions are being raised (before its notices are written).
+EXCEPTIONS_LOCK_ID = 0x65786370  # "excp"
 
 
 @contextmanager
-def urgent_work():
-    """Hold the urgent-work signal while the block runs (shared: many tasks at once)."""
+def _signal(lock_id: int):
+    """Hold a signal while the block runs (an advisory lock, shared: many tasks at once)."""
     if connection.vendor != "postgresql":
         yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock_shared(%s)", [URGENT_WORK_LOCK_ID])
+        cursor.execute("SELECT pg_advisory_lock_shared(%s)", [lock_id])
     try:
         yield
     finally:
         try:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock_shared(%s)", [URGENT_WORK_LOCK_ID])
+                cursor.execute("SELECT pg_advisory_unlock_shared(%s)", [lock_id])
         except DatabaseError:  # the connection broke: the lock went with it; keep the cause
-            log.warning("could not release the urgent-work signal", exc_info=True)
+            log.warning("could not release signal %#x", lock_id, exc_info=True)
 
 
-def urgent_work_running() -> bool:
-    """Return whether some urgent task holds the signal now (one round trip)."""
+def _signalled(lock_id: int) -> bool:
+    """Return whether some task holds the signal now (one round trip)."""
     if connection.vendor != "postgresql":
         return False
     with connection.cursor() as cursor:
         # Take it exclusively and give it back at once: it could be taken iff nobody holds it.
         cursor.execute("SELECT CASE WHEN pg_try_advisory_lock(%s) THEN pg_advisory_unlock(%s) "
-                       "ELSE false END", [URGENT_WORK_LOCK_ID, URGENT_WORK_LOCK_ID])
+                       "ELSE false END", [lock_id, lock_id])
         return not cursor.fetchone()[0]
+
+
+def urgent_work():
+    """Hold the urgent-work signal while the block runs (shared: many tasks at once)."""
+    return _signal(URGENT_WORK_LOCK_ID)
+
+
+def urgent_work_running() -> bool:
+    """Return whether some urgent task holds the signal now (one round trip)."""
+    return _signalled(URGENT_WORK_LOCK_ID)
+
+
+def exceptions_being_raised():
+    """Hold the signal that a large slip's exceptions are being raised (shared)."""
+    return _signal(EXCEPTIONS_LOCK_ID)
+
+
+def exceptions_being_raised_elsewhere() -> bool:
+    """Return whether some task is raising a large slip's exceptions now (one round trip)."""
+    return _signalled(EXCEPTIONS_LOCK_ID)
 
 
 class Yielder:

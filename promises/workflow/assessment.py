@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,6 +18,7 @@ from promises.bulk import gc_paused
 from promises.models import OrderException, PromiseChange
 from promises.policies import RegionalPolicy, SlipDecision
 from promises.regional import regional_policy
+from promises.urgency import Yielder, exceptions_being_raised, exceptions_being_raised_elsewhere
 from promises.workflow.exceptions_store import Kind, _Exceptions
 from promises.workflow.facts import (
     announced_for,
@@ -36,9 +39,14 @@ from promises.workflow.notices import (
     notices_withdrawn,
 )
 
+log = logging.getLogger(__name__)
+
 CAUSE_LABELS = dict(PromiseChange.Cause.choices)
 #: Lines assessed per round of queries (the IN lists stay well under PostgreSQL's limits).
 CHUNK_LINES = 10000
+#: How long a large slip's part waits, at most, for the other parts to raise their exceptions
+#: before it writes its notices.
+NOTICES_WAIT_SECONDS = 1.0
 
 
 @dataclass
@@ -80,6 +88,7 @@ def recorded_changes_assess(*, line_ids: list[int], now: datetime | None = None,
     now = now or timezone.now()
     given = {fact[0]: fact for fact in changes or ()}
     results: list[Assessment] = []
+    started = time.perf_counter()
     with gc_paused():
         for start in range(0, len(line_ids), CHUNK_LINES):
             chunk = line_ids[start:start + CHUNK_LINES]
@@ -87,11 +96,17 @@ def recorded_changes_assess(*, line_ids: list[int], now: datetime | None = None,
             # will have; the notices follow in a transaction of their own, so agents see a
             # slip's exceptions without waiting for thousands of outbox rows. A notice lost
             # between the two is written by the slip sweep (docs/notices.md, section 9).
-            with transaction.atomic():
+            with exceptions_being_raised(), transaction.atomic():
                 assessed, due = _lines_assess_chunk(chunk, now=now, given=given, notices_now=False)
+            committed = time.perf_counter()
             results += assessed
+            # The other parts of the slip are raising theirs beside this one: let them have
+            # the CPU first (bounded; the notices are not late by a second).
+            Yielder(max_wait=NOTICES_WAIT_SECONDS, running=exceptions_being_raised_elsewhere)()
             with transaction.atomic():
                 _notices_write_after(due, now=now)
+            log.info("assessed %s lines: exceptions committed after %.3f s, %s notices after %.3f s",
+                     len(assessed), committed - started, len(due.requests), time.perf_counter() - started)
     return results
 
 
@@ -225,8 +240,8 @@ def _line_assess(line, promise, policy, exceptions: _Exceptions, *, today, chang
         exceptions.resolve(line.pk, Kind.NO_CONFIRMED_SUPPLY, "Supply confirmed")
 
     if new > promised or became_unconfirmed:
-        facts = slip_facts(line=line, promise=promise, today=today, delay_notices_sent=sent,
-                           express_consent=consented)
+        facts = estimate_facts if not unknown else slip_facts(
+            line=line, promise=promise, today=today, delay_notices_sent=sent, express_consent=consented)
         decision = policy.decide(facts)
         return _slip_raise(line, promise, policy, decision, exceptions, today=today, unknown=unknown,
                            change=change)

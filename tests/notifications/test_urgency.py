@@ -5,7 +5,13 @@ import threading
 import pytest
 from django.db import connection
 
-from promises.urgency import Yielder, urgent_work, urgent_work_running
+from promises.urgency import (
+    Yielder,
+    exceptions_being_raised,
+    exceptions_being_raised_elsewhere,
+    urgent_work,
+    urgent_work_running,
+)
 
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL advisory locks")
 
@@ -55,28 +61,32 @@ def test_a_yielder_bound_of_zero_never_asks():
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_urgent_work_is_seen_from_another_connection_while_it_runs_and_not_after():
+@pytest.mark.parametrize(("signal", "signalled"), [(urgent_work, urgent_work_running),
+                                                   (exceptions_being_raised, exceptions_being_raised_elsewhere)],
+                         ids=["urgent work", "exceptions being raised"])
+def test_a_signal_is_seen_from_another_connection_while_its_block_runs_and_not_after(signal, signalled):
     inside, release = threading.Event(), threading.Event()
 
     def task():
         try:
-            with urgent_work():
+            with signal():
                 inside.set()
                 release.wait(timeout=30)
         finally:
             connection.close()
 
-    assert not urgent_work_running()
+    assert not signalled()
     worker = threading.Thread(target=task)
     worker.start()
     try:
         assert inside.wait(timeout=30)
-        assert urgent_work_running()
-        assert urgent_work_running()  # asking takes nothing
+        assert signalled()
+        assert signalled()  # asking takes nothing
+        assert not (urgent_work_running() and exceptions_being_raised_elsewhere())  # one each
     finally:
         release.set()
         worker.join(timeout=30)
-    assert not urgent_work_running()
+    assert not signalled()
 
 
 @postgres_only

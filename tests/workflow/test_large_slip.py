@@ -186,3 +186,23 @@ def test_withdrawing_with_versions_leaves_notices_about_a_newer_promise(deferred
     # Then the notices about versions 3 and 4 are withdrawn, version 5's stays
     statuses = {n.promise_version: n.status for n in Notice.objects.filter(pk__in=[older.pk, same.pk, newer.pk])}
     assert statuses == {3: Notice.Status.SUPERSEDED, 4: Notice.Status.SUPERSEDED, 5: Notice.Status.PENDING}
+
+
+def test_a_large_slips_part_writes_its_notices_once_the_other_parts_raised_their_exceptions(
+        deferred, monkeypatch):
+    from promises.workflow import assessment
+
+    b = backorder_line("US", eta_days=14)
+    seen = []
+
+    def elsewhere():
+        # Another part is still raising its exceptions for the first two asks
+        seen.append((OrderException.objects.filter(line=b.line, kind="delay_notice_due", status="open").exists(),
+                     Notice.objects.filter(line=b.line).exists()))
+        return len(seen) < 3
+
+    monkeypatch.setattr(assessment, "exceptions_being_raised_elsewhere", elsewhere)
+    slip(b, days=10)
+    # This part's exception was raised first; its notice waited, then was written
+    assert seen == [(True, False)] * 3
+    assert Notice.objects.filter(line=b.line, kind="delay_notice").count() == 1
