@@ -241,7 +241,7 @@ def machine() -> dict:
         version = conn.execute("SHOW server_version").fetchone()[0]
         settings = dict(conn.execute(
             "SELECT name, current_setting(name) FROM pg_settings WHERE name IN "
-            "('shared_buffers', 'work_mem', 'synchronous_commit', 'max_wal_size')").fetchall())
+            "('shared_buffers', 'work_mem', 'synchronous_commit', 'max_wal_size', 'autovacuum', 'jit')").fetchall())
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                                 text=True, check=True).stdout.strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from datetime import date, datetime
 
@@ -114,6 +115,7 @@ class _Exceptions:
 
 
 _INSERT_COLUMNS = [f for f in OrderException._meta.concrete_fields if not f.primary_key]
+_insert_values = operator.attrgetter(*(f.attname for f in _INSERT_COLUMNS))
 
 
 def _exceptions_copy_insert(new: list[OrderException]) -> list[OrderException]:
@@ -125,8 +127,7 @@ def _exceptions_copy_insert(new: list[OrderException]) -> list[OrderException]:
     table = OrderException._meta.db_table
     cols = ", ".join(f.column for f in _INSERT_COLUMNS)
     with connection.cursor() as cursor:
-        temp = copy_into_temp(cursor, table=table, columns=cols, rows=(
-            [getattr(exc, f.attname) for f in _INSERT_COLUMNS] for exc in new))
+        temp = copy_into_temp(cursor, table=table, columns=cols, rows=map(_insert_values, new))
         cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {temp} "
                        "ON CONFLICT DO NOTHING RETURNING id, line_id, kind")
         ids = {(line_id, kind): pk for pk, line_id, kind in cursor.fetchall()}
