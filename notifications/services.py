@@ -218,20 +218,43 @@ def notices_withdraw(*, line_ids, kinds, now: datetime | None = None, versions: 
     for line_id in line_ids:
         by_version.setdefault(versions[line_id], []).append(line_id)
     # One statement per version (a slip's lines share a few; each statement reads only its lines).
-    return sum(unsent.filter(line_id__any=Ids(ids), promise_version__lte=version).update(**fields)
+    return sum(unsent.filter(Q(promise_version__lte=version) | Q(promise_version__isnull=True),
+                             line_id__any=Ids(ids)).update(**fields)
                for version, ids in sorted(by_version.items()))
 
 
-def delay_exceptions_unnoticed(*, limit: int = 20000) -> list[int]:
-    """Return the lines whose open delay exception says its notice is held or queued while
-    no notice about that promise version exists: a large slip's assessment writes its notices
-    in a second transaction after its exceptions commit, and stopped between the two."""
-    written = Notice.objects.filter(line_id=OuterRef("line_id"), kind=OuterRef("notice_kind"),
-                                    promise_version=OuterRef("promise_version"))
-    return list(OrderException.objects.filter(
+#: A large slip's assessment writes its notices a moment after its exceptions commit: the
+#: sweep leaves alone what changed more recently than this (it may still be on its way).
+UNNOTICED_AFTER = timedelta(minutes=2)
+
+
+def lines_unnoticed(*, now: datetime | None = None, limit: int = 20000) -> list[int]:
+    """Return the open lines whose notice was never written, for the slip sweep to assess again.
+
+    A large slip's assessment writes its notices in a second transaction after its
+    exceptions commit; a worker stopped between the two leaves
+    - an open delay exception whose notice is held or queued, with no notice about that
+      promise version, and
+    - a confirmed promise earlier than the customer was told (in what the region measures),
+      with no earlier-date notice about it.
+    Rows that changed in the last UNNOTICED_AFTER are left alone.
+    """
+    before = (now or timezone.now()) - UNNOTICED_AFTER
+    open_lines = OrderLine.OPEN_STATUSES
+    delay_written = Notice.objects.filter(line_id=OuterRef("line_id"), kind=OuterRef("notice_kind"),
+                                          promise_version=OuterRef("promise_version"))
+    delays = (OrderException.objects.filter(
         kind=OrderException.Kind.DELAY_NOTICE_DUE, status__in=OrderException.OPEN_STATUSES,
-        notice_state__in=("held", "queued"), line__status__in=OrderLine.OPEN_STATUSES,
-    ).exclude(Exists(written)).order_by("line_id").values_list("line_id", flat=True)[:limit])
+        notice_state__in=("held", "queued"), line__status__in=open_lines, updated_at__lt=before,
+    ).exclude(Exists(delay_written)).order_by("line_id").values_list("line_id", flat=True))
+    earlier_written = Notice.objects.filter(line_id=OuterRef("line_id"), kind=Notice.Kind.EARLIER_DATE,
+                                            promise_version=OuterRef("version"))
+    us = Q(line__order__region__code="US")
+    earlier = (Promise.objects.filter(
+        (us & Q(ship_date__lt=F("communicated_ship_date"))) | (~us & Q(delivery_to__lt=F("communicated_delivery_to"))),
+        confirmed=True, line__status__in=open_lines, computed_at__lt=before,
+    ).exclude(Exists(earlier_written)).order_by("line_id").values_list("line_id", flat=True))
+    return sorted(set(delays[:limit]) | set(earlier[:limit]))
 
 
 def backorder_confirmation_queue(*, order, line_ids, now: datetime | None = None) -> dict[str, str]:

@@ -39,5 +39,5 @@ def past_due_sweep(today=None):
 
 def slips_sweep():
     """Re-assess slipped lines no exception covers yet (renewed notices before a date is missed)."""
-    results = workflow.slips_sweep(also=services.delay_exceptions_unnoticed())
+    results = workflow.slips_sweep(also=services.lines_unnoticed())
     return {"assessed": len(results)}

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-__all__ = ["ShipCalendar", "TransitCalendar"]
+__all__ = ["ShipCalendar", "TransitCalendar", "holidays_load"]
 
 _ONE_DAY = timedelta(days=1)
 _SATURDAY = 5  # date.weekday(): Monday is 0, so 5 and 6 are the weekend
@@ -26,6 +26,12 @@ _PROBE_YEAR = 2026
 def _holiday_dates(country: str, subdivision: str | None, year: int) -> frozenset[date]:
     """Return the public holidays of a country (and subdivision) in one year."""
     return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year))
+
+
+def holidays_load(country: str, subdivision: str | None, years) -> None:
+    """Load (and keep) the public holidays of a country in these years ahead of their first use."""
+    for year in years:
+        _holiday_dates(country, subdivision, year)
 
 
 def _is_business_day(d: date, country: str, subdivision: str | None) -> bool:

@@ -9,19 +9,22 @@ sees it (about 5 µs an id: 15-20 ms of a 3,000-line assessment). `Ids(...)` wra
 ids so that the ORM hands them on untouched.
 """
 
+import operator
+
 from django.db.models import Field, ForeignObject, Lookup
 
 
 class Ids:
     """Integer ids for an `__any` lookup, passed through the ORM without per-id work.
 
-    Only for ids the caller read from the database or built as ints: nothing checks them.
+    Each must be an integer (`operator.index`: a string or a float raises TypeError at once,
+    where PostgreSQL and SQLite would answer differently); nothing else checks them.
     """
 
     __slots__ = ("values",)
 
     def __init__(self, values):
-        self.values = list(values)
+        self.values = list(map(operator.index, values))
 
     def __repr__(self):
         return f"Ids({len(self.values)} ids)"

@@ -15,7 +15,8 @@ from django.utils import timezone
 from inventory.models import BackorderCap, Channel, Region
 from orders.models import OrderLine
 from promises.bulk import gc_paused
-from promises.models import OrderException, PromiseChange
+from promises.lookups import Ids
+from promises.models import OrderException, Promise, PromiseChange
 from promises.policies import RegionalPolicy, SlipDecision
 from promises.regional import regional_policy
 from promises.urgency import Yielder, exceptions_being_raised, exceptions_being_raised_elsewhere
@@ -58,13 +59,31 @@ class Assessment:
 
 @dataclass
 class _NoticesDue:
-    """What an assessment asks of the outbox: the unsent notices to withdraw (lines back on
-    time, with the promise version assessed) and the notices to write, each delay notice
-    with the open exception that records its state."""
+    """What an assessment asks of the outbox: the unsent notices to withdraw, by line with
+    the promise version assessed (lines back on time: every supersedable kind; lines moving
+    earlier: delay notices, their new earlier-date notice supersedes older ones), and the
+    notices to write, each delay notice with the open exception that records its state."""
 
     withdrawn: dict[int, int] = field(default_factory=dict)  # line id -> promise version
+    delays_withdrawn: dict[int, int] = field(default_factory=dict)
     requests: list[NoticeRequest] = field(default_factory=list)
     tracked: list[tuple[OrderException, NoticeRequest]] = field(default_factory=list)
+
+    def still_current(self) -> _NoticesDue:
+        """Return what is still due for lines open at the promise version assessed: a line
+        moved on (a newer assessment answers for it) or closed meanwhile is left out."""
+        line_ids = ({r.line.pk for r in self.requests if r.line is not None}
+                    | self.withdrawn.keys() | self.delays_withdrawn.keys())
+        current = dict(Promise.objects.filter(line_id__any=Ids(line_ids), line__status__in=OrderLine.OPEN_STATUSES)
+                       .values_list("line_id", "version"))
+
+        def kept(versions: dict[int, int]) -> dict[int, int]:
+            return {line_id: v for line_id, v in versions.items() if current.get(line_id) == v}
+
+        return _NoticesDue(
+            withdrawn=kept(self.withdrawn), delays_withdrawn=kept(self.delays_withdrawn),
+            requests=[r for r in self.requests if r.line is None or current.get(r.line.pk) == r.version],
+            tracked=[(e, r) for e, r in self.tracked if current.get(r.line.pk) == r.version])
 
 
 def promise_changes_assess(*, changes: list[PromiseChange], now: datetime) -> list[Assessment]:
@@ -183,7 +202,9 @@ def _lines_assess_chunk(line_ids, *, now, changes=None, given=None,
             consented=(line.pk, line.promise.version) in consents, caps=caps,
         )
         results.append(result)
-        if result.outcome in ("earlier", "back_on_time", "past_due"):
+        if result.outcome == "earlier":
+            due.delays_withdrawn[line.pk] = line.promise.version
+        elif result.outcome in ("back_on_time", "past_due"):
             due.withdrawn[line.pk] = line.promise.version
         if request is not None:
             due.requests.append(request)
@@ -201,15 +222,18 @@ def _lines_assess_chunk(line_ids, *, now, changes=None, given=None,
 
 def _notices_write(due: _NoticesDue, *, now) -> dict[str, str]:
     """Withdraw the unsent notices `due` names and write its notices; return their states."""
-    if due.withdrawn:
-        notices_withdrawn.send(sender=NoticeRequest, line_ids=list(due.withdrawn),
-                               kinds=[*DELAY_NOTICE_KINDS, "earlier_date"], versions=due.withdrawn, now=now)
+    for versions, kinds in ((due.withdrawn, [*DELAY_NOTICE_KINDS, "earlier_date"]),
+                            (due.delays_withdrawn, list(DELAY_NOTICE_KINDS))):
+        if versions:
+            notices_withdrawn.send(sender=NoticeRequest, line_ids=list(versions), kinds=kinds, versions=versions,
+                                   now=now)
     return notices_request(due.requests, now=now)
 
 
 def _notices_write_after(due: _NoticesDue, *, now) -> None:
     """Write the notices of an assessment that committed, and correct the state its delay
     exceptions were given where the outbox answers otherwise (a notice already written)."""
+    due = due.still_current()
     states = _notices_write(due, now=now)
     wrong = {exc.line_id: (exc.promise_version, states[request.key]) for exc, request in due.tracked
              if states.get(request.key, exc.notice_state) != exc.notice_state}

@@ -81,9 +81,13 @@ def notice_delivered(*, kind: str, announced: dict, at: datetime) -> None:
 
 
 def _delay_notice_delivered(line_id: int, version: int | None, at: datetime) -> None:
-    exc = (OrderException.objects.select_for_update()
-           .filter(line_id=line_id, kind=Kind.DELAY_NOTICE_DUE, status__in=OrderException.OPEN_STATUSES)
-           .select_related("line__order").first())
+    exceptions = OrderException.objects.filter(line_id=line_id, kind=Kind.DELAY_NOTICE_DUE,
+                                               status__in=OrderException.OPEN_STATUSES)
+    if version is not None:
+        # A notice about an older promise (claimed before the promise moved again) does not
+        # tell the customer of the newer one: its exception waits for its own notice.
+        exceptions = exceptions.filter(promise_version=version)
+    exc = exceptions.select_for_update().select_related("line__order").first()
     if exc is None:
         return
     exc.notified_at, exc.notice_state = at, "sent"

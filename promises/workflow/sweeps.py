@@ -160,8 +160,8 @@ def slips_sweep(*, now: datetime | None = None, also: list[int] | None = None) -
     revised date about to be missed gets its renewed notice (16 CFR 435.2(b)(2)), even if a
     signal, a task or an assessment's commit was lost.
 
-    `also` are more lines to re-assess: the notifications app's open delay exceptions whose
-    notice was never written (a deferred assessment stopped between its two commits)."""
+    `also` are more lines to re-assess: the notifications app's lines whose notice was never
+    written (a deferred assessment stopped between its two commits: lines_unnoticed)."""
     now = now or timezone.now()
     covered = OrderException.objects.filter(
         line=OuterRef("line"), kind__in=[Kind.DELAY_NOTICE_DUE, Kind.PAST_DUE, Kind.CONSENT_OVERDUE],

@@ -103,3 +103,12 @@ def test_model_loaded_gives_the_instance_the_orm_loads(skus):
     loaded.name = "Renamed"
     loaded.save(update_fields=["name"])  # saved as an update of its row, not an insert
     assert SKU.objects.get(pk=skus[2].pk).name == "Renamed" and SKU.objects.count() == 5
+
+
+def test_ids_take_integers_only():
+    from promises.lookups import Ids
+
+    assert Ids(iter([3, True, 5])).values == [3, 1, 5]
+    for wrong in (["7"], [7.0], [None]):
+        with pytest.raises(TypeError):
+            Ids(wrong)

@@ -117,10 +117,16 @@ def test_a_deferred_assessment_trusts_the_changes_it_carries_only_for_the_curren
 
 
 @pytest.fixture
-def deferred(settings):
-    """Every slip is assessed after its re-promise commits, in one task."""
+def deferred(settings, monkeypatch):
+    """Every slip is assessed after its re-promise commits, in one task; the sweep looks at
+    rows however recent."""
+    from datetime import timedelta
+
+    from notifications import services
+
     settings.BACKORDER_DESK = {**settings.BACKORDER_DESK, "WORKFLOW_INLINE_MAX_LINES": 0,
                                "WORKFLOW_DEFERRED_PARTS": 1}
+    monkeypatch.setattr(services, "UNNOTICED_AFTER", timedelta(0))
 
 
 def test_a_deferred_assessment_commits_its_exceptions_first_and_a_lost_notice_is_written_by_the_sweep(
@@ -131,6 +137,8 @@ def test_a_deferred_assessment_commits_its_exceptions_first_and_a_lost_notice_is
     b = backorder_line("US", eta_days=14)
 
     # Given a deferred assessment that stops after its exceptions commit, before its notices
+    original = assessment._notices_write_after
+
     def stopped(due, *, now):
         raise RuntimeError("the worker stopped")
 
@@ -140,9 +148,9 @@ def test_a_deferred_assessment_commits_its_exceptions_first_and_a_lost_notice_is
     exc = OrderException.objects.get(line=b.line, kind="delay_notice_due", status="open")
     assert (exc.notice_state, exc.promise_version) == ("queued", b.promise.version)
     assert not Notice.objects.filter(line=b.line).exists() and not mail.outbox
-    assert services.delay_exceptions_unnoticed() == [b.line.pk]
+    assert services.lines_unnoticed() == [b.line.pk]
     # When the slip sweep runs (the worker is back)
-    monkeypatch.undo()
+    monkeypatch.setattr(assessment, "_notices_write_after", original)
     with TestCase.captureOnCommitCallbacks(execute=True):
         assert tasks.slips_sweep() == {"assessed": 1}
     # Then the notice is written once and sent, and the exception is done with
@@ -151,7 +159,55 @@ def test_a_deferred_assessment_commits_its_exceptions_first_and_a_lost_notice_is
     assert [m.to for m in mail.outbox] == [[b.customer.email]]
     exc.refresh_from_db()
     assert (exc.status, exc.notice_state) == ("resolved", "sent")
-    assert services.delay_exceptions_unnoticed() == []
+    assert services.lines_unnoticed() == []
+
+
+def test_an_earlier_date_notice_lost_between_the_two_transactions_is_written_by_the_sweep(deferred, monkeypatch):
+    from notifications import services, tasks
+    from promises.workflow import assessment
+
+    # Given a line told of its slip (the delay notice went out)
+    b = slip(backorder_line("US", eta_days=14), days=10)
+    assert Notice.objects.get(line=b.line, kind="delay_notice").status == Notice.Status.SENT
+    mail.outbox.clear()
+    # When the PO comes back earlier and the assessment stops before its notices
+    original = assessment._notices_write_after
+
+    def stopped(due, *, now):
+        raise RuntimeError("the worker stopped")
+
+    monkeypatch.setattr(assessment, "_notices_write_after", stopped)
+    b = slip(b, days=-10)
+    assert not Notice.objects.filter(line=b.line, kind="earlier_date").exists()
+    assert services.lines_unnoticed() == [b.line.pk]
+    # Then the sweep writes and sends the good news once
+    monkeypatch.setattr(assessment, "_notices_write_after", original)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        tasks.slips_sweep()
+    notice = Notice.objects.get(line=b.line, kind="earlier_date")
+    assert (notice.status, notice.promise_version) == (Notice.Status.SENT, b.promise.version)
+    assert [m.to for m in mail.outbox] == [[b.customer.email]]
+    assert services.lines_unnoticed() == []
+
+
+def test_notices_are_not_written_for_a_line_whose_promise_moved_on_between_the_two_transactions(
+        deferred, monkeypatch):
+    from django.db.models import F
+    from django.utils import timezone
+
+    from promises.models import Promise
+    from promises.workflow import assessment
+
+    # Given a slip assessed up to its exceptions' commit, its notices not yet written
+    original, held = assessment._notices_write_after, []
+    monkeypatch.setattr(assessment, "_notices_write_after", lambda due, *, now: held.append(due))
+    b = slip(backorder_line("US", eta_days=14), days=10)
+    assert [r.line.pk for r in held[0].requests] == [b.line.pk]
+    # When the line's promise moves on before they are (a newer assessment answers for it)
+    Promise.objects.filter(line=b.line).update(version=F("version") + 1)
+    original(held[0], now=timezone.now())
+    # Then no notice about the older promise is written
+    assert not Notice.objects.filter(line=b.line).exists()
 
 
 def test_a_deferred_assessment_corrects_the_notice_state_the_outbox_answers_otherwise(deferred, settings):
@@ -206,3 +262,41 @@ def test_a_large_slips_part_writes_its_notices_once_the_other_parts_raised_their
     # This part's exception was raised first; its notice waited, then was written
     assert seen == [(True, False)] * 3
     assert Notice.objects.filter(line=b.line, kind="delay_notice").count() == 1
+
+
+def test_a_delay_notice_about_an_older_promise_does_not_resolve_the_newer_promises_exception(settings):
+    from django.utils import timezone
+
+    from promises.workflow import announced_for, notice_delivered
+
+    # Given a slip whose delay notice is held, so its exception stays open
+    settings.BACKORDER_DESK = {**settings.BACKORDER_DESK, "HOLD_NOTICES_REGIONS": ["US"]}
+    b = slip(backorder_line("US", eta_days=14), days=10)
+    exc = OrderException.objects.get(line=b.line, kind="delay_notice_due", status="open")
+    announced = announced_for(b.line, b.promise)
+    older = {str(b.line.pk): {**announced[str(b.line.pk)], "version": b.promise.version - 1}}
+    # When a notice about the promise before it is delivered (claimed before the move)
+    notice_delivered(kind="delay_notice", announced=older, at=timezone.now())
+    # Then the exception still waits for its own notice; that one resolves it
+    exc.refresh_from_db()
+    assert exc.status == "open" and exc.notified_at is None
+    notice_delivered(kind="delay_notice", announced=announced, at=timezone.now())
+    exc.refresh_from_db()
+    assert (exc.status, exc.notice_state) == ("resolved", "sent")
+
+
+def test_assessing_a_line_again_keeps_its_unsent_earlier_date_notice(deferred, settings):
+    from promises.workflow import recorded_changes_assess
+
+    # Given a line told of its slip, then moved back earlier while the mail server fails
+    b = slip(backorder_line("US", eta_days=14), days=10)
+    settings.EMAIL_BACKEND = "tests.notifications.backends.FailingBackend"
+    b = slip(b, days=-10)
+    notice = Notice.objects.get(line=b.line, kind="earlier_date")
+    assert notice.status == Notice.Status.FAILED  # unsent: it will be retried
+    # When the line is assessed again at the same promise (a retried task, the sweep)
+    recorded_changes_assess(line_ids=[b.line.pk])
+    # Then its earlier-date notice is still the one to send, not withdrawn
+    notice.refresh_from_db()
+    assert notice.status == Notice.Status.FAILED
+    assert Notice.objects.filter(line=b.line, kind="earlier_date").count() == 1
