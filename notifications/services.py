@@ -249,10 +249,8 @@ def lines_unnoticed(*, now: datetime | None = None, limit: int = 20000) -> list[
     ).exclude(Exists(delay_written)).order_by("line_id").values_list("line_id", flat=True))
     earlier_written = Notice.objects.filter(line_id=OuterRef("line_id"), kind=Notice.Kind.EARLIER_DATE,
                                             promise_version=OuterRef("version"))
-    us = Q(line__order__region__code="US")
     earlier = (Promise.objects.filter(
-        (us & Q(ship_date__lt=F("communicated_ship_date"))) | (~us & Q(delivery_to__lt=F("communicated_delivery_to"))),
-        confirmed=True, line__status__in=open_lines, computed_at__lt=before,
+        workflow.promises_against_told("lt"), confirmed=True, line__status__in=open_lines, computed_at__lt=before,
     ).exclude(Exists(earlier_written)).order_by("line_id").values_list("line_id", flat=True))
     return sorted(set(delays[:limit]) | set(earlier[:limit]))
 

@@ -47,6 +47,7 @@ from promises.workflow.facts import (
     delay_notices_sent,
     express_consents,
     measured,
+    promises_against_told,
     region_today,
     slip_facts,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "notices_withdrawn",
     "past_due_sweep",
     "promise_changes_assess",
+    "promises_against_told",
     "recorded_changes_assess",
     "region_today",
     "regional_policy",  # notifications.services reads workflow.regional_policy

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, F, Q
 
 from orders.models import OrderLine
 from promises.lookups import Ids
@@ -161,6 +161,15 @@ def measured(policy: RegionalPolicy, promise: Promise) -> tuple[date, date | Non
     if policy.measures == "shipment":
         return promise.ship_date, promise.communicated_ship_date
     return promise.delivery_to, promise.communicated_delivery_to
+
+
+def promises_against_told(lookup: str) -> Q:
+    """Filter Promise rows by their date in what the region measures (US: the ship date;
+    EU, UK: the end of the delivery window) against the date the customer was told:
+    `lookup` "gt" keeps promises later than told, "lt" earlier ones. The SQL twin of measured()."""
+    us = Q(line__order__region__code="US")
+    return ((us & Q(**{f"ship_date__{lookup}": F("communicated_ship_date")}))
+            | (~us & Q(**{f"delivery_to__{lookup}": F("communicated_delivery_to")})))
 
 
 def delay_notices_sent(line_ids: Iterable[int]) -> dict[int, int]:

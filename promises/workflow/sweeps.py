@@ -16,7 +16,7 @@ from promises.workflow.assessment import Assessment, recorded_changes_assess
 from promises.workflow.closing import _exception_close, line_closed
 from promises.workflow.consent import cancellation_notices_request
 from promises.workflow.exceptions_store import Kind, _Exceptions
-from promises.workflow.facts import region_today
+from promises.workflow.facts import promises_against_told, region_today
 
 
 def _line_cancel_locked(exc_id: int, *, kinds, today_check, reason: str, resolution: str,
@@ -167,8 +167,7 @@ def slips_sweep(*, now: datetime | None = None, also: list[int] | None = None) -
         line=OuterRef("line"), kind__in=[Kind.DELAY_NOTICE_DUE, Kind.PAST_DUE, Kind.CONSENT_OVERDUE],
         promise_version=OuterRef("version"))
     slipped = (Promise.objects.filter(line__status__in=OrderLine.OPEN_STATUSES)
-               .filter(Q(line__order__region__code="US", ship_date__gt=F("communicated_ship_date"))
-                       | (~Q(line__order__region__code="US") & Q(delivery_to__gt=F("communicated_delivery_to"))))
+               .filter(promises_against_told("gt"))
                .exclude(Exists(covered)).values_list("line_id", flat=True).order_by("line_id"))
     outdated = (OrderException.objects.filter(kind=Kind.DELAY_NOTICE_DUE, status__in=OrderException.OPEN_STATUSES,
                                               line__status__in=OrderLine.OPEN_STATUSES)
