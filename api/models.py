@@ -6,7 +6,7 @@ from rest_framework_api_key.models import AbstractAPIKey
 
 
 class Scope(models.TextChoices):
-    """What a key may do; each endpoint needs exactly one (DESIGN 6.1)."""
+    """What a key may do; each endpoint needs exactly one (docs/api.md)."""
 
     CATALOG_READ = "catalog:read", "Read SKUs"
     CATALOG_WRITE = "catalog:write", "Create and change SKUs"

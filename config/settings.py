@@ -115,6 +115,12 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Customer-facing text comes from the catalogs in locale/ (en-us is the source language).
+# A market is added with its catalog (and a line here, for pages that follow the browser);
+# customers of any other language read English.
+LANGUAGES = [("en-us", "English (US)"), ("en-gb", "English (UK)"), ("de", "Deutsch"),
+             ("fr", "Français"), ("it", "Italiano"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -208,6 +214,11 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 
+# The merchant customers deal with: the From name of every customer e-mail and its
+# signature; replies go to NOTICE_REPLY_TO (the notices ask customers to reply).
+MERCHANT_NAME = env.str("MERCHANT_NAME", default=env.str("SHOP_NAME", default="Northwind Outfitters"))
+NOTICE_REPLY_TO = env.str("NOTICE_REPLY_TO", default="care@northwind.example")
+
 # Backorder Desk's own settings.
 BACKORDER_DESK = {
     # Regional rule numbers (see promises/policies); keys of promises.policies.RegionRules.
@@ -215,14 +226,19 @@ BACKORDER_DESK = {
     # Hold delay notices for an agent's review in these region codes (default: send at once).
     "HOLD_NOTICES_REGIONS": env.list("HOLD_NOTICES_REGIONS", default=[]),
     "NIGHTLY_REPROMISE_HOUR": env.int("NIGHTLY_REPROMISE_HOUR", default=2),
-    "LINK_MAX_AGE_DAYS": env.int("LINK_MAX_AGE_DAYS", default=30),
-    # The brand's name in notices and on the consent page.
-    "SHOP_NAME": env.str("SHOP_NAME", default="Backorder Desk"),
+    # Consent links work until their line ships or closes; a positive number also limits
+    # their age in days.
+    "LINK_MAX_AGE_DAYS": env.int("LINK_MAX_AGE_DAYS", default=0),
+    # The brand's name in notices and on the consent page (MERCHANT_NAME; kept for its readers).
+    "SHOP_NAME": MERCHANT_NAME,
     # Notice outbox (docs/notices.md): tries before an agent must retry, how long one drain
     # task may send, when a notice left in `sending` counts as stuck.
     "NOTICE_MAX_ATTEMPTS": env.int("NOTICE_MAX_ATTEMPTS", default=8),
     "NOTICE_DRAIN_SECONDS": env.int("NOTICE_DRAIN_SECONDS", default=240),
     "NOTICE_STUCK_MINUTES": env.int("NOTICE_STUCK_MINUTES", default=15),
+    # A delay notice held for review goes out by itself this many days before its legal
+    # deadline; its exception is due this many days earlier still (so an agent sees it first).
+    "HELD_NOTICE_RELEASE_DAYS": env.int("HELD_NOTICE_RELEASE_DAYS", default=1),
     # A drain waits while a re-promise or a slip's assessment runs, this long at most at a
     # time (promises.urgency); 0 never waits.
     "NOTICE_YIELD_MAX_SECONDS": env.float("NOTICE_YIELD_MAX_SECONDS", default=2.0),

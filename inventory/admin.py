@@ -20,6 +20,7 @@ from inventory.models import (
     StockLevel,
     Supplier,
     Warehouse,
+    holiday_calendar_errors,
 )
 from inventory.services import receipt_record
 
@@ -28,7 +29,8 @@ from inventory.services import receipt_record
 class RegionAdmin(admin.ModelAdmin):
     list_display = (
         "code", "name", "legal_regime", "currency", "locale", "timezone",
-        "transit_min_days", "transit_max_days", "default_warehouse", "hold_notices_for_review",
+        "transit_min_days", "transit_max_days", "holiday_country", "holiday_subdivision",
+        "default_warehouse", "hold_notices_for_review",
     )
     list_select_related = ("default_warehouse",)
     readonly_fields = ("code",)
@@ -50,9 +52,34 @@ class ChannelAdmin(admin.ModelAdmin):
     search_fields = ("code", "name")
 
 
+class WarehouseForm(forms.ModelForm):
+    """Reject a country or subdivision the holiday calendars cannot load."""
+
+    class Meta:
+        model = Warehouse
+        fields = (
+            "code", "name", "operator", "country", "holiday_subdivision", "timezone", "cutoff_time",
+            "handling_days", "regions_served",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        errors = holiday_calendar_errors(
+            cleaned.get("country", ""), cleaned.get("holiday_subdivision", ""),
+            fields=("country", "holiday_subdivision"),
+        )
+        for field, message in errors.items():
+            self.add_error(field, message)
+        return cleaned
+
+
 @admin.register(Warehouse)
 class WarehouseAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "operator", "country", "timezone", "cutoff_time", "handling_days")
+    form = WarehouseForm
+    list_display = (
+        "code", "name", "operator", "country", "holiday_subdivision", "timezone", "cutoff_time",
+        "handling_days",
+    )
     list_filter = ("operator", "country")
     search_fields = ("code", "name")
     filter_horizontal = ("regions_served",)

@@ -2,7 +2,9 @@
 
 from datetime import time, timedelta
 
+import holidays
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -17,6 +19,22 @@ class Strategy(models.TextChoices):
     REDISTRIBUTE = "redistribute", "Redistribute (plain priority order)"
     FILL = "fill", "Fill (keeps its promise, never improved)"
     LOSE = "lose", "Lose (releases its supply first)"
+
+
+def holiday_calendar_errors(
+    country: str, subdivision: str, *, fields: tuple[str, str] = ("holiday_country", "holiday_subdivision")
+) -> dict[str, str]:
+    """Return an error per field (country, subdivision) whose code the holidays package lacks."""
+    if not country:
+        return {}  # the field's own blank check reports it
+    country_field, subdivision_field = fields
+    known = holidays.list_supported_countries(include_aliases=False)
+    if country not in known:
+        return {country_field: f"The holidays package has no country {country!r} (ISO 3166 code, e.g. GB)."}
+    if subdivision and subdivision not in known[country]:
+        return {subdivision_field: f"{country} has no holiday subdivision {subdivision!r}; "
+                                   f"known: {', '.join(known[country])}."}
+    return {}
 
 
 class Region(models.Model):
@@ -41,6 +59,10 @@ class Region(models.Model):
     holiday_country = models.CharField(
         max_length=2, help_text="Country whose public holidays the carrier skips (holidays package)."
     )
+    holiday_subdivision = models.CharField(
+        max_length=10, blank=True,
+        help_text="Subdivision whose extra holidays the carrier also skips, e.g. ENG. Blank: country-wide only.",
+    )
     default_warehouse = models.ForeignKey(
         "Warehouse", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -59,6 +81,12 @@ class Region(models.Model):
 
     def __str__(self):
         return self.code
+
+    def clean(self):
+        super().clean()
+        errors = holiday_calendar_errors(self.holiday_country, self.holiday_subdivision)
+        if errors:
+            raise ValidationError(errors)
 
 
 class Channel(models.Model):

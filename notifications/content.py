@@ -3,9 +3,10 @@
 from datetime import date
 
 from django.conf import settings
+from django.utils import translation
 
 from notifications.links import consent_url
-from notifications.locales import date_format, money_format
+from notifications.locales import customer_language, date_format, datetime_format, money_format
 from notifications.models import Notice
 from notifications.rendering import Rendered, Trusted, notice_render
 from orders.models import OrderLine
@@ -13,8 +14,18 @@ from promises.regional import region_rules
 
 Kind = Notice.Kind
 
+#: Cancellation reasons that mean the customer decided to cancel.
+CUSTOMER_REASONS = ("customer_request", "customer_declined_delay", "withdrawal")
+
+
+def merchant_name() -> str:
+    """Return the brand that signs every e-mail and the consent page."""
+    return getattr(settings, "MERCHANT_NAME", None) or settings.BACKORDER_DESK.get(
+        "SHOP_NAME", "Backorder Desk")
+
+
 def notice_render_row(notice: Notice) -> Rendered:
-    """Render a notice row (its order, line and customer loaded) in its locale."""
+    """Render a notice row (its order, line and customer loaded) in its language."""
     region = notice.region
     return notice_render(
         kind=notice.kind, region=region.code, locale=notice.locale, region_locale=region.locale,
@@ -22,13 +33,39 @@ def notice_render_row(notice: Notice) -> Rendered:
     )
 
 
+def cancellation_decider(*, reason: str | None, initiated_by: str | None) -> str:
+    """Return who decided a cancellation, as the e-mail tells it.
+
+    "customer", "seller" (we cannot supply: 16 CFR 435.2(c)(4) in the US), "no_consent",
+    "past_due" (the system applied a rule the customer was told of) or "partner".
+    """
+    if reason in CUSTOMER_REASONS:
+        return "customer"
+    if reason == "out_of_stock":
+        return "seller"
+    if initiated_by == "customer":
+        return "customer"
+    if initiated_by == "partner" or reason == "partner":
+        return "partner"
+    if reason in ("no_consent", "past_due"):
+        return reason
+    return "seller"
+
+
 def notice_context(notice: Notice) -> dict:
     """Return the template context of a notice: names, formatted dates and money, links."""
-    order, locale, ctx = notice.order, notice.locale, dict(notice.context)
+    region = notice.region
+    speech = customer_language(notice.locale, region.locale)
+    with translation.override(speech.language):
+        return _notice_context(notice, speech.locale)
+
+
+def _notice_context(notice: Notice, locale: str) -> dict:
+    order, ctx = notice.order, dict(notice.context)
     region = notice.region
     rules = region_rules()
     base = {
-        "shop_name": settings.BACKORDER_DESK.get("SHOP_NAME", "Backorder Desk"),
+        "shop_name": merchant_name(),
         "customer_name": order.customer.name,
         "order_ref": order.external_id,
         "region": region.code,
@@ -58,11 +95,15 @@ def notice_context(notice: Notice) -> dict:
             base["cancel_url"] = Trusted(consent_url(line_id=line.pk, version=notice.promise_version,
                                                      action="view"))
     elif notice.kind == Kind.CANCELLATION_REFUND_CONFIRMATION:
+        reason, initiated_by = ctx.get("reason"), ctx.get("initiated_by")
+        decided_by = cancellation_decider(reason=reason, initiated_by=initiated_by)
         base.update({
-            "reason": ctx.get("reason"), "initiated_by": ctx.get("initiated_by"),
+            "reason": reason, "initiated_by": initiated_by, "decided_by": decided_by,
+            "channel": order.channel.name if decided_by == "partner" else "",
             "qty": ctx.get("qty", base.get("qty")),
             "amount": money_format(ctx.get("amount", "0"), ctx.get("currency", order.currency), locale),
             "refund_due_by": date_format(ctx.get("refund_due_by"), locale),
+            "decided_at": datetime_format(ctx.get("decided_at"), locale, region.timezone),
         })
     return base
 
@@ -70,12 +111,19 @@ def notice_context(notice: Notice) -> dict:
 def _confirmation_lines(notice: Notice, locale: str) -> list[dict]:
     ids = [int(i) for i in notice.announced]
     lines = {line.pk: line for line in OrderLine.objects.filter(pk__in=ids).select_related("sku")}
+    # The EU withdrawal function (Directive 2011/83/EU Art. 11a) and the UK right to cancel
+    # (Consumer Contracts Regulations 2013 reg 29) are offered beside each line.
+    action = {"EU": "withdraw", "UK": "cancel"}.get(notice.region.code)
     rows = []
     for line_id, dates in notice.announced.items():
         line = lines.get(int(line_id))
         if line is None:
             continue
+        link = ""
+        if action and dates.get("version") is not None:
+            link = Trusted(consent_url(line_id=line.pk, version=int(dates["version"]), action=action))
         rows.append({
+            "link": link,
             "qty": line.qty, "sku_name": line.sku.name, "preorder": line.sku.preorder,
             "confirmed": dates.get("confirmed", True),
             "ship_date": date_format(dates["ship_date"], locale),
@@ -92,6 +140,7 @@ def _delay_context(notice: Notice, ctx: dict, locale: str) -> dict:
     cancel_on = ctx.get("cancel_on")
     return {
         "renewed": notice.kind == Kind.RENEWED_DELAY_NOTICE,
+        "consented_open_ended": bool(ctx.get("consented_open_ended")),
         "measures": ctx.get("measures"),
         "unknown": bool(ctx.get("unknown")),
         "old_date": date_format(ctx.get("promised_date"), locale),
@@ -112,3 +161,22 @@ def _delay_context(notice: Notice, ctx: dict, locale: str) -> dict:
 
 def iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def consent_page_words(*, order, region, recorded_at=None) -> dict:
+    """Return what the consent page needs to speak the customer's language.
+
+    The page's sentences are in the template ({% language t.language %}); these are the
+    language, the values formatted in the customer's locale, and the brand.
+    """
+    speech = customer_language(order.customer.locale, region.locale)
+    rules = region_rules()
+    with translation.override(speech.language):
+        recorded_on = datetime_format(recorded_at, speech.locale, region.timezone) if recorded_at else ""
+    return {
+        "language": speech.language, "lang": speech.html_lang, "locale": speech.locale,
+        "shop_name": merchant_name(), "recorded_on": recorded_on,
+        "refund_working_days": rules.us_refund_working_days,
+        "refund_days": rules.eu_refund_days if region.code == "EU" else rules.uk_refund_days,
+        "withdrawal_days": rules.withdrawal_days,
+    }

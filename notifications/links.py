@@ -24,8 +24,11 @@ def consent_token(*, line_id: int, version: int, action: str) -> str:
     return signing.dumps({"l": line_id, "v": version, "a": action}, salt=SALT, compress=True)
 
 
-def link_max_age() -> int:
-    return int(settings.BACKORDER_DESK.get("LINK_MAX_AGE_DAYS", 30)) * 86400
+def link_max_age() -> int | None:
+    """Return how long a link works, in seconds; None (the default): until its line ships or
+    closes, since cancelling and withdrawing stay open to the customer until then."""
+    days = int(settings.BACKORDER_DESK.get("LINK_MAX_AGE_DAYS", 0) or 0)
+    return days * 86400 if days > 0 else None
 
 
 def consent_token_read(token: str) -> ConsentToken:

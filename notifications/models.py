@@ -42,10 +42,11 @@ class Notice(models.Model):
     # Unique through Meta.constraints: a unique=True CharField gets a second, LIKE-pattern
     # index on PostgreSQL that no query here uses.
     idempotency_key = models.CharField(max_length=120)
-    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="notices")
+    # PROTECT: what a customer was told is a record; deleting its order must not erase it.
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="notices")
     # Indexed by (line, kind), which leads with it; region by none (three regions).
     line = models.ForeignKey(
-        "orders.OrderLine", null=True, blank=True, on_delete=models.CASCADE, related_name="notices",
+        "orders.OrderLine", null=True, blank=True, on_delete=models.PROTECT, related_name="notices",
         help_text="Blank for order-level notices (backorder confirmation).", db_index=False,
     )
     # The order's region, copied; no database foreign key (its check at commit is a large

@@ -1,4 +1,8 @@
-"""Render a notice from one template per kind x region x locale into subject, text and HTML.
+"""Render a notice from one template per kind (and region) into subject, text and HTML.
+
+The templates are written in American English and translated through the gettext catalogs
+under locale/ ({% translate %}, {% blocktranslate %}); a notice is rendered inside
+translation.override of the customer's language (notifications.locales.customer_language).
 
 A notice template is plain text with a little markup, so the text and HTML e-mails are made
 from the same words and can never say different things (the legal wording lives once):
@@ -18,10 +22,11 @@ from dataclasses import dataclass
 
 from django.template import Context
 from django.template.loader import render_to_string, select_template
+from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from notifications.locales import locale_chain
+from notifications.locales import customer_language
 
 _SPECIAL = re.compile(r"([\\*\[\]~\-])")
 _INLINE = re.compile(
@@ -61,28 +66,27 @@ class Rendered:
     template: str
 
 
-def template_names(kind: str, region: str, locale: str, region_locale: str | None) -> list[str]:
-    """Return the templates to try, best first: kind/REGION/locale ... kind/en."""
-    chain = locale_chain(locale, region_locale)
+def template_names(kind: str, region: str) -> list[str]:
+    """Return the templates to try, best first: kind/REGION.txt, then kind.txt."""
     names = []
     for k in (kind, *FALLBACK_KINDS.get(kind, ())):
-        names += [f"notifications/email/{k}/{region}/{loc}.txt" for loc in chain]
-        names += [f"notifications/email/{k}/{loc}.txt" for loc in chain]
+        names += [f"notifications/email/{k}/{region}.txt", f"notifications/email/{k}.txt"]
     return names
 
 
-def notice_render(*, kind: str, region: str, locale: str, region_locale: str | None,
+def notice_render(*, kind: str, region: str, locale: str | None, region_locale: str | None,
                   context: dict) -> Rendered:
-    """Render a notice's subject, plain-text body and HTML body."""
-    template = select_template(template_names(kind, region, locale, region_locale))
-    source = template.template.render(Context(escape_value(context), autoescape=False))
-    subject, blocks = _parse(source)
-    text = "\n\n".join(_block_text(b) for b in blocks) + "\n"
-    body_html = mark_safe("\n".join(_block_html(b) for b in blocks))
-    html = render_to_string("notifications/email/layout.html", {
-        "subject": _inline_text(subject), "body": body_html, "lang": locale.split("_")[0],
-        "footer": context.get("footer_html", ""),
-    })
+    """Render a notice's subject, plain-text body and HTML body in the customer's language."""
+    speech = customer_language(locale, region_locale)
+    template = select_template(template_names(kind, region))
+    with translation.override(speech.language):
+        source = template.template.render(Context(escape_value(context), autoescape=False))
+        subject, blocks = _parse(source)
+        text = "\n\n".join(_block_text(b) for b in blocks) + "\n"
+        body_html = mark_safe("\n".join(_block_html(b) for b in blocks))
+        html = render_to_string("notifications/email/layout.html", {
+            "subject": _inline_text(subject), "body": body_html, "lang": speech.html_lang,
+        })
     return Rendered(_inline_text(subject), text, html, template.template.name)
 
 

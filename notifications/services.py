@@ -20,7 +20,7 @@ import operator
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from hashlib import sha256
 from urllib.parse import urlsplit
 
@@ -360,10 +360,14 @@ def notice_send(*, notice_id: int, now: datetime | None = None, mail_connection=
 
 
 def _email(notice: Notice, mail_connection=None) -> EmailMultiAlternatives:
+    from email.utils import formataddr, parseaddr
+
+    # The customer deals with the merchant: its name on the sender's address, replies to care.
+    sender = formataddr((settings.MERCHANT_NAME, parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
     message = EmailMultiAlternatives(
         connection=mail_connection,
-        subject=notice.subject, body=notice.body_text, from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[notice.email],
+        subject=notice.subject, body=notice.body_text, from_email=sender,
+        to=[notice.email], reply_to=[settings.NOTICE_REPLY_TO],
         headers={"Message-ID": notice.message_id, "X-Notice-Key": notice.idempotency_key,
                  "Auto-Submitted": "auto-generated"},
     )
@@ -380,7 +384,7 @@ def notice_mark_sent(*, notice: Notice, at: datetime, token=None, user=None) -> 
     if not rows.update(status=Status.SENT, sent_at=at, last_error="", next_attempt_at=None, updated_at=at):
         return False
     if notice.kind in Notice.ANNOUNCING_KINDS and notice.announced:
-        workflow.notice_delivered(kind=notice.kind, announced=notice.announced, at=at)
+        workflow.notice_delivered(kind=notice.kind, announced=notice.announced, at=at, context=notice.context)
     return True
 
 
@@ -460,6 +464,39 @@ def _close_quietly(mail_connection) -> None:
         mail_connection.close()
     except Exception:  # noqa: BLE001 - a broken connection is closed either way
         log.debug("closing the mail connection failed", exc_info=True)
+
+
+# --- Held notices -----------------------------------------------------------------------------
+
+
+def held_notices_release(*, now: datetime | None = None) -> list[int]:
+    """Send the delay notices held for review whose legal deadline is near; return their ids.
+
+    A hold is the merchant's choice (a region's or channel's setting) to let an agent read a
+    notice first, never a reason to miss the law's deadline: HELD_NOTICE_RELEASE_DAYS days
+    before the date a held notice is due by (its decision's `notice_due_by`, a date in the
+    region) it goes out by itself. Meanwhile its exception is due earlier (see the workflow's
+    assessment), so an agent sees it first.
+    """
+    now = now or timezone.now()
+    margin = timedelta(days=_setting("HELD_NOTICE_RELEASE_DAYS", 1))
+    released = []
+    held = (Notice.objects.filter(status=Status.HELD, kind__in=Notice.DELAY_KINDS)
+            .select_related("region").order_by("pk"))
+    for notice in held:
+        due_by = notice.context.get("notice_due_by")
+        if not due_by or date.fromisoformat(due_by) - margin > workflow.region_today(notice.region, now):
+            continue
+        updated = Notice.objects.filter(pk=notice.pk, status=Status.HELD).update(
+            status=Status.PENDING, next_attempt_at=None, subject="", body_text="", body_html="",
+            held_reason=f"{notice.held_reason} (sent by itself before its deadline, {due_by})"[:120],
+            updated_at=now)
+        if updated:
+            released.append(notice.pk)
+    if released:
+        enqueue_on_commit(SEND_TASK)
+        log.warning("released %s held delay notices before their deadline", len(released))
+    return released
 
 
 # --- Agent actions (admin) -------------------------------------------------------------------

@@ -41,3 +41,8 @@ def slips_sweep():
     """Re-assess slipped lines no exception covers yet (renewed notices before a date is missed)."""
     results = workflow.slips_sweep(also=services.lines_unnoticed())
     return {"assessed": len(results)}
+
+
+def held_notices_release():
+    """Send held delay notices whose legal deadline is near (a hold never outlasts the law)."""
+    return {"released": len(services.held_notices_release())}

@@ -4,6 +4,7 @@ The order admin lives in promises/admin.py: it shows each line's promise and sou
 """
 
 from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
 
 from orders.models import Cancellation, Customer, Shipment, ShipmentLine
 
@@ -22,6 +23,9 @@ class ShipmentLineInline(admin.TabularInline):
     extra = 0
     raw_id_fields = ("order_line",)
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Shipment)
 class ShipmentAdmin(admin.ModelAdmin):
@@ -32,6 +36,9 @@ class ShipmentAdmin(admin.ModelAdmin):
     date_hierarchy = "shipped_at"
     raw_id_fields = ("order",)
     inlines = [ShipmentLineInline]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # shipments are records: no role deletes them, whatever its permissions
 
 
 class RefundStatusFilter(admin.SimpleListFilter):
@@ -55,7 +62,7 @@ class RefundStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Cancellation)
-class CancellationAdmin(admin.ModelAdmin):
+class CancellationAdmin(SimpleHistoryAdmin):
     list_display = (
         "id", "order", "line", "qty", "amount", "currency", "reason", "initiated_by",
         "cancelled_at", "refund_due_by", "refunded_at",
@@ -67,3 +74,7 @@ class CancellationAdmin(admin.ModelAdmin):
     raw_id_fields = ("order", "line", "user")
     readonly_fields = ("order", "line", "qty", "amount", "currency", "reason", "initiated_by",
                        "cancelled_at", "refund_due_by", "user")
+    history_list_display = ("refunded_at", "refund_reference")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a refund owed is a record: no role deletes it, whatever its permissions

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
+from simple_history.models import HistoricalRecords
 
 from inventory.models import SKU, Channel, Region, Strategy, Warehouse
 
@@ -56,6 +57,12 @@ class Order(models.Model):
     essential_date = models.BooleanField(
         default=False,
         help_text="The customer said the delivery date is essential (EU art. 18(2), CRA s.28(6)).",
+    )
+    # db_default: rows written by raw SQL or COPY that name no value for it still insert.
+    buyer_applied_for_credit = models.BooleanField(
+        default=False, db_default=False,
+        help_text="The buyer applied to the seller for credit to pay: the US default shipping "
+                  "time is 50 days rather than 30 (16 CFR 435.2(a)(2)).",
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -236,6 +243,9 @@ class Cancellation(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Who recorded the refund and when: refunded_at and refund_reference are edited in the
+    # admin. History is read per cancellation: its copies of the keys need no indexes.
+    history = HistoricalRecords(no_db_index=["order", "line", "user"])
 
     class Meta:
         ordering = ["-cancelled_at", "-id"]

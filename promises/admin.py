@@ -182,6 +182,9 @@ class OrderLineInline(admin.TabularInline):
     autocomplete_fields = ("sku",)
     show_change_link = True
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("sku", "warehouse", "promise")
 
@@ -212,9 +215,12 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ("external_id", "customer__email", "customer__name", "lines__sku__code")
     date_hierarchy = "placed_at"
     raw_id_fields = ("customer",)
-    readonly_fields = ("status", "created_at", "updated_at", "sync_clock")
+    readonly_fields = ("status", "buyer_applied_for_credit", "created_at", "updated_at", "sync_clock")
     inlines = [OrderLineInline]
     actions = ["repromise_now"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # orders are records: no role deletes them, whatever its permissions
 
     @admin.display(description="Partner sync clock")
     def sync_clock(self, obj):
@@ -246,6 +252,9 @@ class PromiseInline(admin.StackedInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     @admin.display(description="Sources")
     def sources_display(self, obj):
         return sources_html(obj)
@@ -266,6 +275,9 @@ class PromiseChangeInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(OrderLine)
 class OrderLineAdmin(admin.ModelAdmin):
@@ -276,6 +288,9 @@ class OrderLineAdmin(admin.ModelAdmin):
     raw_id_fields = ("order", "sku")
     readonly_fields = ("qty_shipped", "qty_cancelled", "status")
     inlines = [PromiseInline, PromiseChangeInline]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     @admin.display(description="Ships", ordering="promise__ship_date")
     def ship_date(self, obj):

@@ -60,11 +60,12 @@ def _add_business_days(d: date, n: int, country: str, subdivision: str | None) -
 
 
 def _check_region(country: str, subdivision: str | None) -> None:
-    """Raise ValueError when `holidays` does not know the country or subdivision."""
+    """Raise ValueError when `holidays` does not know the country or its subdivision."""
     try:
         _holiday_dates(country, subdivision, _PROBE_YEAR)
     except NotImplementedError as exc:  # how `holidays` reports an unknown code
-        raise ValueError(f"no holiday calendar for {country!r}/{subdivision!r}: {exc}") from exc
+        where = repr(country) if subdivision is None else f"{country!r} subdivision {subdivision!r}"
+        raise ValueError(f"no holiday calendar for {where}: {exc}") from exc
 
 
 def _require_aware(moment: datetime, name: str) -> None:
@@ -147,7 +148,7 @@ def _late_floor(calendar: ShipCalendar, now: datetime) -> date:
 
 @dataclass(frozen=True)
 class TransitCalendar:
-    """A destination region's carrier transit time, in that country's business days."""
+    """A destination region's carrier transit time, in business days of its holiday calendar."""
 
     country: str
     min_days: int

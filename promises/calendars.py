@@ -16,7 +16,8 @@ def ship_calendar_for(warehouse) -> ShipCalendar:
 def transit_calendar_for(region) -> TransitCalendar:
     """Return the carrier transit calendar of a region row."""
     return _transit_calendar(
-        region.holiday_country, region.transit_min_days, region.transit_max_days
+        region.holiday_country, region.transit_min_days, region.transit_max_days,
+        region.holiday_subdivision or None,
     )
 
 
@@ -27,5 +28,6 @@ def _ship_calendar(tz, cutoff, handling, country, subdivision):
 
 
 @lru_cache(maxsize=16)
-def _transit_calendar(country, min_days, max_days):
-    return TransitCalendar(country=country, min_days=min_days, max_days=max_days)
+def _transit_calendar(country, min_days, max_days, subdivision):
+    return TransitCalendar(country=country, min_days=min_days, max_days=max_days,
+                           subdivision=subdivision)

@@ -50,7 +50,7 @@ SIZES = {
 WAREHOUSES = [
     # code, name, operator, country, subdivision, timezone, cut-off, handling, regions
     ("US-EAST", "US East (Newark, NJ)", "own", "US", "", "America/New_York", time(14, 0), 1, ["US"]),
-    ("EU-CENTRAL", "EU Central (Kassel)", "3pl", "DE", "", "Europe/Berlin", time(13, 0), 1, ["EU"]),
+    ("EU-CENTRAL", "EU Central (Kassel)", "3pl", "DE", "HE", "Europe/Berlin", time(13, 0), 1, ["EU"]),
     ("UK-MIDLANDS", "UK Midlands (Daventry)", "3pl", "GB", "ENG", "Europe/London", time(15, 0), 1, ["UK"]),
 ]
 

@@ -166,7 +166,7 @@ def _priority(d: Demand) -> tuple[int, int, date, int, datetime, int]:
     # their promised dates, so each keeps the supply it was promised while supply allows:
     # a new order never takes supply promised to an older line (only `win` may), and a
     # re-promise with unchanged supply moves nobody later. Channel priority and placed time
-    # order the waiting lines, and break ties (DESIGN 3.4, docs/promising.md).
+    # order the waiting lines, and break ties (docs/promising.md).
     held = d.holds_promise
     return (_CLASS_RANK[d.strategy], 0 if held else 1,
             d.current_ship_date if held else date.min, d.channel_priority, d.placed_at, d.line_id)

@@ -89,6 +89,13 @@ class NoteForm(forms.Form):
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
 
 
+class CancelForm(NoteForm):
+    decided_by = forms.ChoiceField(choices=[
+        ("customer", "The customer asked to cancel"),
+        ("seller", "We cannot or will not supply it"),
+    ], widget=forms.RadioSelect, help_text="Who decided: the customer's e-mail says so.")
+
+
 class ConsentForm(NoteForm):
     channel = forms.ChoiceField(choices=[
         (DelayConsent.Channel.EMAIL_REPLY, "E-mail reply"), (DelayConsent.Channel.PHONE, "Phone"),
@@ -264,12 +271,13 @@ class OrderExceptionAdmin(SimpleHistoryAdmin):
     def cancel_and_refund(self, request, queryset):
         def run(exc, data):
             cancellations = workflow.exception_cancel_refund(exception=exc, user=request.user,
-                                                            note=data.get("note", ""))
+                                                            note=data.get("note", ""),
+                                                            decided_by=data["decided_by"])
             c = cancellations[0]
             return f"{c.amount} {c.currency} refund due by {c.refund_due_by}"
         return self._confirmed_action(
             request, queryset, action="cancel_and_refund", title="Cancel the lines for a refund",
-            verb="Cancelled for a refund", run=run, form_class=NoteForm,
+            verb="Cancelled for a refund", run=run, form_class=CancelForm,
             warning="The open units of each line are cancelled, the refund deadline of the region "
                     "is recorded and the customer gets a cancellation and refund confirmation.")
 

@@ -6,12 +6,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from inventory.exceptions import BusinessRefusal, InvalidInput
 from inventory.services import pools_lock
 from orders.models import Cancellation, Order, OrderLine, Shipment, ShipmentLine
 from promises.models import PromiseChange
-from promises.regional import regional_policy
+from promises.regional import region_today, regional_policy
 from promises.services import pools_mark_dirty
 
 CENT = Decimal("0.01")
@@ -78,7 +79,8 @@ def order_cancel(*, order: Order, line_ids: Iterable[int] | None = None, reason:
     if not targets:
         raise BusinessRefusal("Nothing left to cancel on this order.", code="not_cancellable")
 
-    refund_due_by = regional_policy(order.region.code).refund_due_by(timezone.localdate(now))
+    # Counted from the day of the cancellation where the customer is, not the server's.
+    refund_due_by = regional_policy(order.region.code).refund_due_by(region_today(order.region, now))
     cancellations = []
     nothing_shipped = all(line.qty_shipped == 0 for line in lines.values())
     for line in targets:
@@ -95,7 +97,8 @@ def order_cancel(*, order: Order, line_ids: Iterable[int] | None = None, reason:
     # Shipping is refunded with the last open units when nothing shipped (16 CFR 435.1(d)).
     if nothing_shipped and all(line.qty_open == 0 for line in lines.values()) and order.shipping_amount:
         cancellations[-1].amount += order.shipping_amount
-    Cancellation.objects.bulk_create(cancellations)
+    # With their history's first record: who cancelled, and when (refunds are audited).
+    bulk_create_with_history(cancellations, Cancellation, default_user=user, default_date=now)
     order_status_refresh(order)
     pools_mark_dirty(pools={(line.sku_id, line.warehouse_id) for line in targets},
                      cause=PromiseChange.Cause.CANCELLATION, user_id=getattr(user, "pk", None),

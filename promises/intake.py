@@ -76,6 +76,7 @@ class OrderInput:
     lines: tuple[LineInput, ...]
     placed_at: datetime | None = None
     essential_date: bool = False
+    buyer_applied_for_credit: bool = False  # US 16 CFR 435.2(a)(2): 50 days to ship, not 30
     strategy: str = ""
     paid_amount: Decimal | None = None
     shipping_amount: Decimal = Decimal("0")
@@ -292,6 +293,7 @@ def _order_place_locked(data, channel, region, skus, now):
         placed_at=data.placed_at or now, currency=data.currency,
         paid_amount=data.paid_amount if data.paid_amount is not None else lines_total + data.shipping_amount,
         shipping_amount=data.shipping_amount, strategy=data.strategy, essential_date=data.essential_date,
+        buyer_applied_for_credit=data.buyer_applied_for_credit,
     )
     lines = OrderLine.objects.bulk_create([
         OrderLine(order=order, sku=skus[line.sku], warehouse=warehouse, qty=line.qty,

@@ -39,9 +39,24 @@ class Promise(models.Model):
     communicated_ship_date = models.DateField(null=True, blank=True)
     communicated_delivery_to = models.DateField(null=True, blank=True)
     communicated_at = models.DateTimeField(null=True, blank=True)
+    # US, 16 CFR 435.2: the ship-by date the customer holds the seller to. It is the date told
+    # at checkout and moves only when the customer agrees to a later one: by silence to a
+    # first delay of 30 days or less (435.2(b)(1)(ii)) or expressly. Later slips never move it.
+    agreed_ship_date = models.DateField(null=True, blank=True)
+    agreed_open_ended = models.BooleanField(
+        default=False, db_default=False,
+        help_text="US: the customer expressly agreed to wait with no definite date.")
+    auto_cancel_on = models.DateField(
+        null=True, blank=True,
+        help_text="US: cancelled after this day unless shipped or expressly consented to; "
+                  "fixed when the delay is first assessed, never moved by a later slip.")
 
     class Meta:
-        indexes = [models.Index(fields=["ship_date"], name="promise_ship_date")]
+        indexes = [
+            models.Index(fields=["ship_date"], name="promise_ship_date"),
+            models.Index(fields=["auto_cancel_on"], condition=models.Q(auto_cancel_on__isnull=False),
+                         name="promise_auto_cancel_due"),
+        ]
 
     def __str__(self):
         state = "confirmed" if self.confirmed else "estimate"
@@ -68,10 +83,11 @@ class PromiseChange(models.Model):
 
     # An append-only log written in bulk (a mass slip writes hundreds of thousands): no
     # database foreign keys, whose per-row checks at commit cost more than the rows' COPY.
-    # Django still cascades deletes and nulls po_line and user (on_delete).
-    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="promise_changes",
+    # Django still protects its line and order from deletion (a record of what the customer
+    # was promised) and nulls po_line and user (on_delete).
+    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="promise_changes",
                              db_constraint=False)
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="promise_changes",
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="promise_changes",
                               db_constraint=False)
     old_ship_date = models.DateField(null=True, blank=True)
     new_ship_date = models.DateField()
@@ -153,12 +169,12 @@ class OrderException(models.Model):
 
     kind = models.CharField(max_length=24, choices=Kind.choices)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
-    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="exceptions")
+    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="exceptions")
     # Order, region and channel are the line's, copied for the queue's filters. They carry no
     # database foreign key: each key's check at commit cost a large slip (thousands of
     # exceptions in one transaction) a tenth of its assessment; the line's key stands for
-    # them. Django still cascades an order's deletion and protects regions and channels.
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="exceptions",
+    # them. Django still protects orders, regions and channels from deletion.
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="exceptions",
                               db_constraint=False)
     # No index on region or channel: a few of each do not narrow the queue, and a large slip
     # writes every index of thousands of exceptions (and their history) at once.
@@ -192,6 +208,9 @@ class OrderException(models.Model):
     citations = models.CharField(max_length=300, blank=True)
     notice_state = models.CharField(
         max_length=12, blank=True, help_text="State of the customer notice: held, queued, sent.")
+    notice_due_by = models.DateField(
+        null=True, blank=True,
+        help_text="The law's deadline for the customer notice (due-by comes earlier when it is held).")
     notified_at = models.DateTimeField(
         null=True, blank=True, help_text="When the customer was told of this slip.")
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
@@ -235,7 +254,7 @@ class DelayConsent(models.Model):
         PHONE = "phone", "Phone"
         CHAT = "chat", "Chat"
 
-    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="consents")
+    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="consents")
     promise_version = models.PositiveIntegerField()
     revised_ship_date = models.DateField(null=True, blank=True)
     decision = models.CharField(max_length=10, choices=Decision.choices)
@@ -251,7 +270,9 @@ class DelayConsent(models.Model):
     class Meta:
         ordering = ["-recorded_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["line", "promise_version"], name="consent_one_per_promise_version"),
+            # A customer who accepted a date may still cancel: one answer of each kind per version.
+            models.UniqueConstraint(fields=["line", "promise_version", "decision"],
+                                    name="consent_one_per_promise_version_and_decision"),
         ]
 
     def __str__(self):

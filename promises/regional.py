@@ -1,6 +1,8 @@
 """The regional policies with the rule numbers configured in settings."""
 
 from dataclasses import fields
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
@@ -20,3 +22,8 @@ def region_rules() -> RegionRules:
 def regional_policy(region_code: str) -> RegionalPolicy:
     """Return the policy of a region (US, EU, UK) with the configured numbers."""
     return policy_for(region_code, region_rules())
+
+
+def region_today(region, now: datetime) -> date:
+    """Return the calendar date in the region's timezone: every legal deadline is a local date."""
+    return now.astimezone(ZoneInfo(region.timezone)).date()

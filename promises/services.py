@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Value
-from django.db.models.functions import Greatest
+from django.db.models.functions import Coalesce, Greatest
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -460,8 +460,9 @@ def promises_mark_communicated(*, line_ids=None, at: datetime | None = None) -> 
     promises = Promise.objects.filter(line__status__in=OrderLine.OPEN_STATUSES)
     if line_ids is not None:
         promises = promises.filter(line_id__in=line_ids)
+    # The first date told is the one the customer holds the seller to (US, 16 CFR 435.2(a)).
     return promises.update(
         communicated_ship_date=F("ship_date"), communicated_delivery_to=F("delivery_to"),
-        communicated_at=at or timezone.now(),
+        communicated_at=at or timezone.now(), agreed_ship_date=Coalesce("agreed_ship_date", "ship_date"),
     )
 

@@ -36,7 +36,7 @@ def worker_warm(**kwargs) -> float:
     try:
         for region in Region.objects.all():
             regional_policy(region.code)  # imports the holidays package's countries
-            holidays_load(region.holiday_country, None, years)
+            holidays_load(region.holiday_country, region.holiday_subdivision or None, years)
         for warehouse in Warehouse.objects.all():
             holidays_load(warehouse.country, warehouse.holiday_subdivision or None, years)
     except Exception:  # noqa: BLE001  (see the docstring)

@@ -30,6 +30,9 @@ def _regions_after_flush(request):
     from django.apps import apps
 
     import_module("inventory.migrations.0002_regions").create_regions(apps, None)
+    import_module("inventory.migrations.0003_region_holiday_subdivision").holiday_subdivisions_set(
+        apps, None
+    )
 
 
 @pytest.fixture
@@ -39,7 +42,8 @@ def us_warehouse(db):
 
 @pytest.fixture
 def eu_warehouse(db):
-    return WarehouseFactory(code="EU-CENTRAL", country="DE", timezone="Europe/Berlin", serves=["EU"])
+    return WarehouseFactory(code="EU-CENTRAL", country="DE", holiday_subdivision="HE",
+                            timezone="Europe/Berlin", serves=["EU"])
 
 
 @pytest.fixture

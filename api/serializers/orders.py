@@ -125,6 +125,8 @@ class OrderSerializer(serializers.ModelSerializer):
                                                help_text="Shipping charged.")
     essential_date = serializers.BooleanField(
         read_only=True, help_text="The customer said the delivery date is essential (EU/UK).")
+    buyer_applied_for_credit = serializers.BooleanField(
+        read_only=True, help_text="US: the buyer applied to the seller for credit to pay (50 days to ship).")
     customer = CustomerSerializer(read_only=True, help_text="The customer.")
     # Filled by api.selectors.orders_visible (prefetched lists, not managers).
     lines = OrderLineSerializer(source="line_list", many=True, read_only=True,
@@ -139,7 +141,8 @@ class OrderSerializer(serializers.ModelSerializer):
     class Meta:
         model = Order
         fields = ["id", "external_id", "channel", "region", "status", "currency", "placed_at",
-                  "paid_amount", "shipping_amount", "essential_date", "customer", "lines",
+                  "paid_amount", "shipping_amount", "essential_date", "buyer_applied_for_credit",
+                  "customer", "lines",
                   "cancellations", "created_at", "updated_at"]
 
     def to_representation(self, order):
@@ -161,6 +164,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "paid_amount": _money(order.paid_amount),
             "shipping_amount": _money(order.shipping_amount),
             "essential_date": order.essential_date,
+            "buyer_applied_for_credit": order.buyer_applied_for_credit,
             "customer": {"email": customer.email, "name": customer.name, "locale": customer.locale},
             "lines": [_line(line, order) for line in order.line_list],
             "cancellations": [_cancellation(c) for c in order.cancellation_list],
@@ -270,6 +274,10 @@ class OrderWriteSerializer(serializers.Serializer):
     essential_date = serializers.BooleanField(
         required=False, default=False,
         help_text="The delivery date is essential to the customer (EU art. 18(2), CRA s.28(6)).")
+    buyer_applied_for_credit = serializers.BooleanField(
+        required=False, default=False,
+        help_text="The buyer applied to the seller for credit to pay for the order (US: the "
+        "default shipping time is then 50 days, 16 CFR 435.2(a)(2)). Default: false.")
     strategy = serializers.ChoiceField(
         choices=Strategy.choices, required=False, allow_blank=True, default="",
         help_text="Overrides the channel's backorder strategy. Default: the channel's.")

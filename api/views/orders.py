@@ -69,6 +69,7 @@ def _order_input(data) -> OrderInput:
         lines=tuple(LineInput(sku=ln["sku"], qty=ln["qty"], unit_price=ln["unit_price"])
                     for ln in data["lines"]),
         placed_at=data.get("placed_at"), essential_date=data["essential_date"],
+        buyer_applied_for_credit=data.get("buyer_applied_for_credit", False),
         strategy=data["strategy"], paid_amount=data.get("paid_amount"),
         **({"shipping_amount": data["shipping_amount"]} if "shipping_amount" in data else {}),
     )

@@ -14,10 +14,10 @@ NoticeKind = Literal["delay_notice", "renewed_delay_notice"]
 
 @dataclass(frozen=True)
 class RegionRules:
-    """Hold every regional number; defaults follow shared/REGIONAL_RULES.md."""
+    """Hold every regional number; defaults follow docs/regional-rules.md."""
 
-    us_default_ship_days: int = 30  # 16 CFR 435.2(a)(1)(i)
-    us_default_ship_days_credit: int = 50  # 16 CFR 435.2(a)(1)(ii)
+    us_default_ship_days: int = 30  # 16 CFR 435.2(a)(1)(ii)
+    us_default_ship_days_credit: int = 50  # 16 CFR 435.2(a)(2): the buyer applied for credit
     us_silence_consent_max_delay_days: int = 30  # 16 CFR 435.2(b)(1)(ii)
     us_auto_cancel_after_days: int = 30  # 16 CFR 435.2(b)(1)(iii), (c)(2)
     us_refund_working_days: int = 7  # 16 CFR 435.1(b), (d)
@@ -48,7 +48,13 @@ class SlipFacts:
     essential_date: bool = False  # EU Art. 18(2)¶2 / CRA s.28(6): flagged at intake
     delay_notices_sent: int = 0  # delay notices already sent for this line (0 = first delay)
     express_consent: bool = False  # the customer expressly consented to this slip's revised date
-    buyer_applied_for_credit: bool = False  # US 435.2(a)(1)(ii): 50 days instead of 30
+    buyer_applied_for_credit: bool = False  # US 435.2(a)(2): 50 days instead of 30
+    # US: the ship-by date the customer holds the seller to (None: the date told), whether the
+    # customer expressly agreed to wait with no date, and an automatic-cancellation date
+    # already fixed for a delay that awaits express consent (later slips never move it).
+    agreed_ship_date: date | None = None
+    agreed_open_ended: bool = False
+    auto_cancel_on: date | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +76,8 @@ class SlipDecision:
     customer_may_terminate_now: bool
     customer_may_set_additional_period: bool
     withdrawal_button: bool = False  # EU Art. 11a: offer "withdraw from contract here"
+    consented_open_ended: bool = False  # US: the customer already agreed to wait with no date
+    fixed_deadline: bool = False  # US: cancel_on was fixed by an earlier delay, not by this one
     withdrawal_days: int | None = None  # EU Art. 9 / CCR regs 29-31; None in the US
     citations: tuple[str, ...] = ()
 
@@ -121,6 +129,21 @@ class RegionalPolicy(ABC):
     def past_due(self, facts: SlipFacts) -> bool:
         """Return whether the law treats the line as cancelled for lack of a timely notice."""
 
+    def auto_cancel_on(self, facts: SlipFacts, decision: SlipDecision | None) -> date | None:
+        """Return the automatic-cancellation date to keep for the line after an assessment
+        (`decision` is None when the line does not slip): None where the product never
+        cancels on its own."""
+        return None
+
+    def withdrawal_button(self, today: date) -> bool:
+        """Return whether a "withdraw from contract here" function must be offered."""
+        return False
+
+    def agreed_after_notice(self, agreed: date | None, *, silence_is_consent: bool,
+                            revised: date | None) -> date | None:
+        """Return the date the customer holds the seller to once a delay notice went out."""
+        return agreed
+
     def is_slip(self, facts: SlipFacts) -> bool:
         """Return whether the revised date is later than T or unknown."""
         revised = self.revised_date(facts)
@@ -138,6 +161,7 @@ class DeliveryPolicy(RegionalPolicy):
     """Share the EU/UK shape: delivery is measured, the customer alone ends the contract."""
 
     measure: ClassVar[Measure] = "delivery"
+    late_delivery_citations: ClassVar[tuple[str, ...]]  # a delivery date passed: the rights
 
     @property
     @abstractmethod
@@ -152,10 +176,6 @@ class DeliveryPolicy(RegionalPolicy):
     @abstractmethod
     def citations(self, facts: SlipFacts, *, default_applied: bool) -> tuple[str, ...]:
         """Return the rules behind a decision."""
-
-    def withdrawal_button(self, today: date) -> bool:
-        """Return whether the withdrawal function must be offered."""
-        return False
 
     def default_promise(self, ordered_on: date, *, buyer_applied_for_credit: bool = False) -> date:
         """Return the contract date plus the default delivery window (calendar days)."""

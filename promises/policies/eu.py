@@ -21,6 +21,7 @@ class EUPolicy(DeliveryPolicy):
 
     region_code: ClassVar[Region] = "EU"
     refund_citations: ClassVar[tuple[str, ...]] = (WITHDRAWAL_REFUND, REIMBURSE)
+    late_delivery_citations: ClassVar[tuple[str, ...]] = (DEFAULT_DELIVERY, ADDITIONAL_PERIOD, ESSENTIAL_DATE)
 
     @property
     def default_delivery_days(self) -> int:

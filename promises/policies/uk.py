@@ -19,6 +19,7 @@ class UKPolicy(DeliveryPolicy):
 
     region_code: ClassVar[Region] = "UK"
     refund_citations: ClassVar[tuple[str, ...]] = (CANCELLATION_REFUND, REIMBURSE)
+    late_delivery_citations: ClassVar[tuple[str, ...]] = (DEFAULT_DELIVERY, ESSENTIAL_DATE, ADDITIONAL_PERIOD)
 
     @property
     def default_delivery_days(self) -> int:

@@ -1,7 +1,7 @@
 """The regional workflow: slipped promises become exceptions with legal deadlines.
 
 A slip is judged by the region's policy (promises/policies, rules in
-shared/REGIONAL_RULES.md): the US measures shipment (16 CFR 435), the EU and UK delivery
+docs/regional-rules.md): the US measures shipment (16 CFR 435), the EU and UK delivery
 (Directive 2011/83/EU art. 18, CRA 2015 s.28). The workflow raises, updates and resolves
 OrderException rows, records consents and cancels lines through promises.fulfilment.
 

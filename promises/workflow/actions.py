@@ -110,10 +110,16 @@ def exception_consent_record(*, exception: OrderException, channel: str, user, n
         return result
 
 
-def exception_cancel_refund(*, exception: OrderException, user, note: str = "",
+def exception_cancel_refund(*, exception: OrderException, user, note: str = "", decided_by: str = "customer",
                             now: datetime | None = None) -> list[Cancellation]:
-    """Cancel the exception's line for a refund at the customer's request (an agent acts)."""
+    """Cancel the exception's line for a refund (an agent acts): at the customer's request
+    (`decided_by` "customer"), or because the seller will not supply it ("seller": the
+    customer is told so, 16 CFR 435.2(c)(4))."""
     now = now or timezone.now()
+    reasons = {"customer": Cancellation.Reason.CUSTOMER_DECLINED_DELAY, "seller": Cancellation.Reason.OUT_OF_STOCK}
+    if decided_by not in reasons:
+        raise InvalidInput("Say who decided the cancellation.",
+                           errors={"decided_by": [f"one of {', '.join(reasons)}"]})
     with transaction.atomic():
         exc = _exception_locked(exception)
         line = exc.line
@@ -123,8 +129,7 @@ def exception_cancel_refund(*, exception: OrderException, user, note: str = "",
         exc.save(update_fields=["notes", "updated_at"])
         for other in OrderException.objects.filter(line=line, status__in=OrderException.OPEN_STATUSES):
             _exception_close(other, "Cancelled for a refund by an agent", now)
-        cancellations = order_cancel(order=line.order, line_ids=[line.pk],
-                                     reason=Cancellation.Reason.CUSTOMER_DECLINED_DELAY,
+        cancellations = order_cancel(order=line.order, line_ids=[line.pk], reason=reasons[decided_by],
                                      initiated_by=Cancellation.Initiator.AGENT, user=user,
                                      note=note or "Cancelled from the exception queue", now=now)
         cancellation_notices_request(line, cancellations, version=line.promise.version, now=now,

@@ -6,7 +6,7 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -190,6 +190,7 @@ def _lines_assess_chunk(line_ids, *, now, changes=None, given=None,
     policies: dict[str, RegionalPolicy] = {}
     due = _NoticesDue()
     results = []
+    cancel_dates: dict[int, date | None] = {}  # line id -> its new automatic-cancellation date
     for line in lines:
         if line.status not in OrderLine.OPEN_STATUSES:
             results.append(Assessment(line.pk, "closed"))
@@ -200,6 +201,7 @@ def _lines_assess_chunk(line_ids, *, now, changes=None, given=None,
             line, line.promise, policy, exceptions, today=region_today(region, now),
             change=changes.get(line.pk), sent=sent.get(line.pk, 0),
             consented=(line.pk, line.promise.version) in consents, caps=caps,
+            cancel_dates=cancel_dates,
         )
         results.append(result)
         if result.outcome == "earlier":
@@ -214,10 +216,32 @@ def _lines_assess_chunk(line_ids, *, now, changes=None, given=None,
     states = _notices_write(due, now=now) if notices_now else notices_foresee(due.requests)
     for exc, request in due.tracked:
         state = states.get(request.key, "")
-        if state and exc.notice_state != state:
-            exceptions.set_field(exc, notice_state=state)
+        if state and (exc.notice_state != state or state == "held"):
+            exceptions.set_field(exc, notice_state=state, **_held_due_by(exc, request, state))
     exceptions.flush()
+    _auto_cancel_dates_write(cancel_dates)
     return results, due
+
+
+def _held_due_by(exc: OrderException, request: NoticeRequest, state: str) -> dict:
+    """Return the due-by of the exception of a notice held for review: before the notice
+    goes out by itself, HELD_NOTICE_RELEASE_DAYS before its legal deadline
+    (notifications.services.held_notices_release), so that an agent sees it first."""
+    legal = request.context.get("notice_due_by")
+    if state != "held" or not legal:
+        return {}
+    margin = settings.BACKORDER_DESK.get("HELD_NOTICE_RELEASE_DAYS", 1) + 1
+    earlier = max(date.fromisoformat(legal) - timedelta(days=margin), exc.opened_at.date())
+    return {"due_by": min(earlier, exc.due_by)}
+
+
+def _auto_cancel_dates_write(cancel_dates: dict[int, date | None]) -> None:
+    """Store the lines' new automatic-cancellation dates (a slip's lines share a few)."""
+    by_date: dict[date | None, list[int]] = defaultdict(list)
+    for line_id, day in cancel_dates.items():
+        by_date[day].append(line_id)
+    for day, line_ids in by_date.items():
+        Promise.objects.filter(line_id__any=Ids(line_ids)).update(auto_cancel_on=day)
 
 
 def _notices_write(due: _NoticesDue, *, now) -> dict[str, str]:
@@ -235,20 +259,20 @@ def _notices_write_after(due: _NoticesDue, *, now) -> None:
     exceptions were given where the outbox answers otherwise (a notice already written)."""
     due = due.still_current()
     states = _notices_write(due, now=now)
-    wrong = {exc.line_id: (exc.promise_version, states[request.key]) for exc, request in due.tracked
+    wrong = {exc.line_id: (exc.promise_version, states[request.key], request) for exc, request in due.tracked
              if states.get(request.key, exc.notice_state) != exc.notice_state}
     if not wrong:
         return
     exceptions = _Exceptions(wrong, now)
-    for line_id, (version, state) in wrong.items():
+    for line_id, (version, state, request) in wrong.items():
         exc = exceptions.get(line_id, Kind.DELAY_NOTICE_DUE)
         if exc is not None and exc.promise_version == version:  # not reassessed meanwhile
-            exceptions.set_field(exc, notice_state=state)
+            exceptions.set_field(exc, notice_state=state, **_held_due_by(exc, request, state))
     exceptions.flush()
 
 
 def _line_assess(line, promise, policy, exceptions: _Exceptions, *, today, change, sent, consented,
-                 caps) -> tuple[Assessment, NoticeRequest | None]:
+                 caps, cancel_dates) -> tuple[Assessment, NoticeRequest | None]:
     unknown = not promise.confirmed
     estimate_facts = slip_facts(line=line, promise=promise, today=today, delay_notices_sent=sent,
                                 express_consent=consented, unknown=False)
@@ -267,15 +291,14 @@ def _line_assess(line, promise, policy, exceptions: _Exceptions, *, today, chang
         facts = estimate_facts if not unknown else slip_facts(
             line=line, promise=promise, today=today, delay_notices_sent=sent, express_consent=consented)
         decision = policy.decide(facts)
+        _cancel_date_keep(line, promise, policy.auto_cancel_on(facts, decision), exceptions, cancel_dates)
         return _slip_raise(line, promise, policy, decision, exceptions, today=today, unknown=unknown,
                            change=change)
 
     # No slip past what the customer was told: the cause of a delay exception went away.
     exceptions.resolve(line.pk, Kind.DELAY_NOTICE_DUE,
                        "Promise back on or before the date the customer was told")
-    consent_exc = exceptions.get(line.pk, Kind.CONSENT_OVERDUE)
-    if consent_exc is not None and consent_exc.promised_date and new <= consent_exc.promised_date:
-        exceptions.resolve(line.pk, Kind.CONSENT_OVERDUE, "Promise back on the original date")
+    _cancel_date_keep(line, promise, policy.auto_cancel_on(estimate_facts, None), exceptions, cancel_dates)
     if communicated is not None and new < communicated and promise.confirmed:
         request = NoticeRequest(
             kind="earlier_date", order=line.order, line=line, version=promise.version,
@@ -285,6 +308,15 @@ def _line_assess(line, promise, policy, exceptions: _Exceptions, *, today, chang
         )
         return Assessment(line.pk, "earlier"), request
     return Assessment(line.pk, "back_on_time" if communicated is not None else "unchanged"), None
+
+
+def _cancel_date_keep(line, promise, cancel_on, exceptions: _Exceptions, cancel_dates) -> None:
+    """Keep the line's automatic-cancellation date; once there is none, no consent is awaited."""
+    if cancel_on != promise.auto_cancel_on:
+        cancel_dates[line.pk] = cancel_on
+    if cancel_on is None:
+        exceptions.resolve(line.pk, Kind.CONSENT_OVERDUE,
+                           "Promise back within the date the customer agreed to")
 
 
 def _slip_raise(line, promise, policy, decision: SlipDecision, exceptions: _Exceptions, *, today,
@@ -305,7 +337,8 @@ def _slip_raise(line, promise, policy, decision: SlipDecision, exceptions: _Exce
                           cause=f"{why}; T {decision.promised_date} passed without a delay notice "
                                 "(16 CFR 435.2(c)(5))", **fields)
         return Assessment(line.pk, "past_due", decision), None
-    exceptions.raise_(line, Kind.DELAY_NOTICE_DUE, due_by=decision.notice_due_by, cause=why,
+    exceptions.raise_(line, Kind.DELAY_NOTICE_DUE, due_by=decision.notice_due_by,
+                      notice_due_by=decision.notice_due_by, cause=why,
                       notified_at=None, **fields)
     request = NoticeRequest(
         kind=decision.notice_kind, order=line.order, line=line, version=promise.version,

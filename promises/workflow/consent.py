@@ -27,11 +27,13 @@ class ConsentResult:
 
 def consent_record(*, line: OrderLine, version: int, decision: str, channel: str, now: datetime | None = None,
                    user=None, note: str = "", ip_address: str | None = None) -> ConsentResult:
-    """Record the customer's answer to a delay; idempotent per (line, promise version).
+    """Record the customer's answer to a delay; idempotent per (line, promise version, answer).
 
     Accepting is express consent to the revised date (16 CFR 435.2(b)(1)(iii)): it resolves
-    the line's delay exceptions and the date counts as communicated. Cancelling ends the
-    line through order_cancel, which records the refund deadline of the region.
+    the line's delay exceptions, the date counts as communicated and becomes the one the
+    customer holds the seller to (with no confirmed date: an agreement to wait, open-ended).
+    Cancelling (or withdrawing) ends the line through order_cancel, which records the refund
+    deadline of the region; a customer who accepted may still cancel until the line ships.
     """
     now = now or timezone.now()
     if decision not in DelayConsent.Decision.values:
@@ -42,7 +44,7 @@ def consent_record(*, line: OrderLine, version: int, decision: str, channel: str
         line = (OrderLine.objects.select_for_update(of=("self",))
                 .select_related("order__region", "order__channel", "order__customer", "promise", "sku")
                 .get(pk=line.pk))
-        existing = DelayConsent.objects.filter(line=line, promise_version=version).first()
+        existing = DelayConsent.objects.filter(line=line, promise_version=version, decision=decision).first()
         if existing is not None:
             return ConsentResult(existing, False)
         if line.status not in OrderLine.OPEN_STATUSES:
@@ -64,7 +66,8 @@ def consent_record(*, line: OrderLine, version: int, decision: str, channel: str
             exceptions.flush()
             Promise.objects.filter(pk=line.pk).update(
                 communicated_ship_date=promise.ship_date, communicated_delivery_to=promise.delivery_to,
-                communicated_at=now)
+                communicated_at=now, agreed_ship_date=promise.ship_date,
+                agreed_open_ended=not promise.confirmed, auto_cancel_on=None)
             notices_request([NoticeRequest(
                 kind="consent_received", order=line.order, line=line, version=version,
                 context={"measures": regional_policy(line.order.region.code).measures,
@@ -96,5 +99,8 @@ def cancellation_notices_request(line: OrderLine, cancellations: list[Cancellati
             user_id=user_id,
             context={"qty": c.qty, "amount": str(c.amount), "currency": c.currency,
                      "reason": c.reason, "refund_due_by": c.refund_due_by.isoformat(),
-                     "initiated_by": c.initiated_by},
+                     "initiated_by": c.initiated_by,
+                     # When the decision was received: a withdrawal's acknowledgement states it
+                     # (Directive 2011/83/EU Art. 11a).
+                     "decided_at": c.cancelled_at.isoformat()},
         )], now=now)

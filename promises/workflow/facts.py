@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import Count, F, Q
@@ -14,6 +13,7 @@ from orders.models import OrderLine
 from promises.lookups import Ids
 from promises.models import DelayConsent, OrderException, Promise, PromiseChange
 from promises.policies import RegionalPolicy, SlipDecision, SlipFacts
+from promises.regional import region_today
 from promises.workflow.exceptions_store import Kind
 
 UNKNOWN_REASON = "supplier_unconfirmed"
@@ -37,6 +37,7 @@ class OrderFacts:
     channel_id: int
     placed_at: datetime
     essential_date: bool
+    buyer_applied_for_credit: bool
     customer: CustomerFacts
     region: object = None  # the shared Region instance
     channel: object = None  # the shared Channel instance
@@ -53,6 +54,9 @@ class PromiseFacts:
     guarantee_broken: bool
     communicated_ship_date: date | None
     communicated_delivery_to: date | None
+    agreed_ship_date: date | None
+    agreed_open_ended: bool
+    auto_cancel_on: date | None
 
 
 @dataclass(slots=True)
@@ -77,10 +81,12 @@ class ChangeFacts:
 _LINE_COLUMNS = (
     "id", "order_id", "sku_id", "status",
     "order__region_id", "order__channel_id", "order__placed_at", "order__essential_date",
+    "order__buyer_applied_for_credit",
     "order__customer__email", "order__customer__locale",
     "promise__ship_date", "promise__delivery_from", "promise__delivery_to", "promise__confirmed",
     "promise__version", "promise__strategy", "promise__guarantee_broken",
     "promise__communicated_ship_date", "promise__communicated_delivery_to",
+    "promise__agreed_ship_date", "promise__agreed_open_ended", "promise__auto_cancel_on",
 )
 
 
@@ -90,12 +96,12 @@ def lines_facts(line_ids: Iterable[int], *, regions: dict, channels: dict) -> li
     lines = []
     rows = (OrderLine.objects.filter(id__any=Ids(line_ids), promise__isnull=False)
             .order_by("pk").values_list(*_LINE_COLUMNS))
-    for (pk, order_id, sku_id, status, region_id, channel_id, placed_at, essential, email, locale,
+    for (pk, order_id, sku_id, status, region_id, channel_id, placed_at, essential, credit, email, locale,
          *promise) in rows:
         order = orders.get(order_id)
         if order is None:
             order = orders[order_id] = OrderFacts(
-                order_id, region_id, channel_id, placed_at, essential, CustomerFacts(email, locale),
+                order_id, region_id, channel_id, placed_at, essential, credit, CustomerFacts(email, locale),
                 regions[region_id], channels.get(channel_id))
         lines.append(LineFacts(pk, order_id, sku_id, status, order, PromiseFacts(*promise)))
     return lines
@@ -133,11 +139,6 @@ def current_changes(lines: list[LineFacts], given: dict[int, tuple]) -> dict[int
     return current
 
 
-def region_today(region, now: datetime) -> date:
-    """Return the calendar date in the region's timezone (deadlines are local dates)."""
-    return now.astimezone(ZoneInfo(region.timezone)).date()
-
-
 def slip_facts(*, line: OrderLine, promise: Promise, today: date, delay_notices_sent: int = 0,
                express_consent: bool = False, unknown: bool | None = None) -> SlipFacts:
     """Build the policy's facts for a line from its order and promise rows."""
@@ -151,8 +152,12 @@ def slip_facts(*, line: OrderLine, promise: Promise, today: date, delay_notices_
         new_delivery_to=None if unknown else promise.delivery_to,
         today=today,
         essential_date=order.essential_date,
+        buyer_applied_for_credit=order.buyer_applied_for_credit,
         delay_notices_sent=delay_notices_sent,
         express_consent=express_consent,
+        agreed_ship_date=promise.agreed_ship_date,
+        agreed_open_ended=promise.agreed_open_ended,
+        auto_cancel_on=promise.auto_cancel_on,
     )
 
 
@@ -210,6 +215,8 @@ def decision_context(decision: SlipDecision, *, policy: RegionalPolicy, promise:
         "customer_may_terminate_now": decision.customer_may_terminate_now,
         "customer_may_set_additional_period": decision.customer_may_set_additional_period,
         "withdrawal_button": decision.withdrawal_button,
+        "consented_open_ended": decision.consented_open_ended,
+        "fixed_deadline": decision.fixed_deadline,
         "withdrawal_days": decision.withdrawal_days,
         "essential_date": line.order.essential_date,
         "refund_citations": list(policy.refund_citations),

@@ -10,6 +10,7 @@ from django.dispatch import Signal
 
 from orders.models import Order, OrderLine
 from promises.models import DelayConsent, OrderException, Promise
+from promises.regional import regional_policy
 from promises.workflow.exceptions_store import Kind, Status, _Exceptions
 
 #: Sent inside the causing transaction with `requests` (a list of NoticeRequest) and `now`.
@@ -65,8 +66,9 @@ def notices_foresee(requests: list[NoticeRequest]) -> dict[str, str]:
     return states
 
 
-def notice_delivered(*, kind: str, announced: dict, at: datetime) -> None:
-    """Record that the customer was told the announced dates (a notice went out)."""
+def notice_delivered(*, kind: str, announced: dict, at: datetime, context: dict | None = None) -> None:
+    """Record that the customer was told the announced dates (a notice went out), and what
+    the customer's silence to a delay notice now means (`context`: the policy's decision)."""
     for line_id, dates in announced.items():
         line_id = int(line_id)
         Promise.objects.filter(line_id=line_id).filter(
@@ -77,7 +79,22 @@ def notice_delivered(*, kind: str, announced: dict, at: datetime) -> None:
             communicated_at=at,
         )
         if kind in DELAY_NOTICE_KINDS:
+            _agreement_after_notice(line_id, context or {})
             _delay_notice_delivered(line_id, dates.get("version"), at)
+
+
+def _agreement_after_notice(line_id: int, context: dict) -> None:
+    region = context.get("region")
+    if not region or context.get("unknown") or not context.get("revised_date"):
+        return
+    promise = Promise.objects.filter(line_id=line_id).only("agreed_ship_date").first()
+    if promise is None:
+        return
+    agreed = regional_policy(region).agreed_after_notice(
+        promise.agreed_ship_date, silence_is_consent=bool(context.get("silence_is_consent")),
+        revised=date.fromisoformat(context["revised_date"]))
+    if agreed != promise.agreed_ship_date:
+        Promise.objects.filter(line_id=line_id).update(agreed_ship_date=agreed)
 
 
 def _delay_notice_delivered(line_id: int, version: int | None, at: datetime) -> None:

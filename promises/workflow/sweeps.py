@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from inventory.models import Region
 from orders.models import Cancellation, Order, OrderLine
 from promises.fulfilment import order_cancel
 from promises.models import DelayConsent, OrderException, Promise
+from promises.regional import regional_policy
 from promises.workflow.assessment import Assessment, recorded_changes_assess
 from promises.workflow.closing import _exception_close, line_closed
 from promises.workflow.consent import cancellation_notices_request
@@ -63,29 +66,57 @@ def _line_cancel_locked(exc_id: int, *, kinds, today_check, reason: str, resolut
 
 
 def consent_deadlines_enforce(*, now: datetime | None = None, today: date | None = None) -> list[int]:
-    """US: cancel lines whose express-consent deadline passed without consent; return their ids.
+    """US: cancel lines whose automatic-cancellation date passed without express consent;
+    return their ids.
 
-    16 CFR 435.2(b)(1)(iii), (c)(2) (T + 30 days) and (c)(3) (the revised date of a
-    renewed notice). The refund is due in 7 working days (435.1(b), (d)).
+    16 CFR 435.2(b)(1)(iii), (c)(2) (T + 30 days) and (c)(3) (the date agreed before a
+    renewed delay). The date is the promise's own (fixed when the delay was first assessed,
+    cleared by express consent): later slips never move it. The refund is due in 7 working
+    days (435.1(b), (d)).
     """
     now = now or timezone.now()
+    # Only a region whose policy cancels on its own (the US) ever sets auto_cancel_on.
+    regions = {r.pk: r for r in Region.objects.all()}
+    candidates = (Promise.objects.filter(auto_cancel_on__isnull=False, agreed_open_ended=False,
+                                         line__status__in=OrderLine.OPEN_STATUSES)
+                  .order_by("auto_cancel_on", "line_id")
+                  .values_list("line_id", "line__order_id", "line__order__region_id", "auto_cancel_on"))
     cancelled = []
-    candidates = OrderException.objects.filter(
-        kind=Kind.CONSENT_OVERDUE, status__in=OrderException.OPEN_STATUSES, region__code="US",
-        cancel_on__isnull=False,
-    ).select_related("region").order_by("due_by", "pk")
-    for exc in candidates:
-        day = today or region_today(exc.region, now)
-        if exc.cancel_on >= day:
+    for line_id, order_id, region_id, cancel_on in candidates:
+        day = today or region_today(regions[region_id], now)
+        if cancel_on >= day:
             continue
-        done = _line_cancel_locked(
-            exc.pk, kinds=[Kind.CONSENT_OVERDUE], today_check=lambda e, day=day: e.cancel_on < day,
-            reason=Cancellation.Reason.NO_CONSENT, now=now,
-            resolution=f"Cancelled: no express consent by {exc.cancel_on} (16 CFR 435.2(c)(2)/(3))",
-        )
-        if done:
-            cancelled.append(exc.line_id)
+        if _consent_deadline_cancel(line_id, order_id, day=day, now=now):
+            cancelled.append(line_id)
     return cancelled
+
+
+def _consent_deadline_cancel(line_id: int, order_id: int, *, day: date, now: datetime) -> bool:
+    """Cancel one line whose cancellation date passed, once, whatever the number of workers:
+    the order row is claimed with SKIP LOCKED, then the promise is read again under it."""
+    with transaction.atomic():
+        if Order.objects.select_for_update(skip_locked=True).filter(pk=order_id).first() is None:
+            return False
+        line = (OrderLine.objects.select_related("order__region", "order__channel", "order__customer", "promise")
+                .filter(pk=line_id).first())
+        promise = getattr(line, "promise", None)
+        if (line is None or promise is None or line.status not in OrderLine.OPEN_STATUSES
+                or promise.auto_cancel_on is None or promise.agreed_open_ended
+                or promise.auto_cancel_on >= day):
+            return False
+        cancel_on = promise.auto_cancel_on
+        awaiting = list(OrderException.objects.filter(line_id=line.pk, kind=Kind.CONSENT_OVERDUE,
+                                                      status__in=OrderException.OPEN_STATUSES))
+        cancellations = order_cancel(order=line.order, line_ids=[line.pk], reason=Cancellation.Reason.NO_CONSENT,
+                                     initiated_by=Cancellation.Initiator.SYSTEM, now=now)
+        resolution = (f"Cancelled: no express consent by {cancel_on} (16 CFR 435.2(c)(2)/(3)); "
+                      f"refund due by {cancellations[0].refund_due_by}")
+        for exc in awaiting:  # closed as "line cancelled" meanwhile: say why
+            _exception_close(exc, resolution, now)
+        line_closed(line_id=line.pk, status=OrderLine.Status.CANCELLED, now=now)
+        Promise.objects.filter(line_id=line.pk).update(auto_cancel_on=None)
+        cancellation_notices_request(line, cancellations, version=promise.version, now=now)
+        return True
 
 
 def past_due_sweep(*, now: datetime | None = None, today: date | None = None) -> list[int]:
@@ -108,11 +139,12 @@ def past_due_sweep(*, now: datetime | None = None, today: date | None = None) ->
     ).select_related("region").order_by("due_by", "pk")
     for exc in us:
         day = today or region_today(exc.region, now)
-        if exc.kind == Kind.DELAY_NOTICE_DUE and exc.due_by >= day:
+        # The law's deadline, not the due-by an agent sees (earlier for a held notice).
+        if exc.kind == Kind.DELAY_NOTICE_DUE and (exc.notice_due_by or exc.due_by) >= day:
             continue
 
         def due(e, day=day):
-            return e.kind == Kind.PAST_DUE or (e.notified_at is None and e.due_by < day)
+            return e.kind == Kind.PAST_DUE or (e.notified_at is None and (e.notice_due_by or e.due_by) < day)
 
         done = _line_cancel_locked(
             exc.pk, kinds=[Kind.PAST_DUE, Kind.DELAY_NOTICE_DUE], today_check=due,
@@ -127,30 +159,46 @@ def past_due_sweep(*, now: datetime | None = None, today: date | None = None) ->
 
 
 def _delivery_past_due_raise(*, now: datetime, today: date | None) -> None:
-    promises = (Promise.objects.filter(line__status__in=OrderLine.OPEN_STATUSES,
-                                       line__order__region__code__in=["EU", "UK"],
-                                       communicated_delivery_to__lt=today or timezone.localdate(now))
-                .exclude(Exists(OrderException.objects.filter(
-                    line=OuterRef("line"), kind=Kind.PAST_DUE, status__in=OrderException.OPEN_STATUSES)))
-                .values_list("line_id", flat=True))
-    ids = list(promises[:5000])
-    for start in range(0, len(ids), 500):
-        with transaction.atomic():
-            chunk = ids[start:start + 500]
-            lines = OrderLine.objects.filter(pk__in=chunk).select_related("order__region", "promise")
-            batch = _Exceptions(chunk, now)
-            for line in lines:
-                day = today or region_today(line.order.region, now)
-                told = line.promise.communicated_delivery_to
-                if told >= day or batch.get(line.pk, Kind.PAST_DUE):
-                    continue
-                batch.raise_(line, Kind.PAST_DUE, due_by=day,
-                             cause=f"Delivery by {told} passed; the customer may set an additional "
-                                   "period or end the contract",
-                             promise_version=line.promise.version, promised_date=told,
-                             citations="Directive 2011/83/EU Art. 18(2)" if line.order.region.code == "EU"
-                             else "CRA 2015 s.28(6)-(8)")
-            batch.flush()
+    """EU/UK: raise a past-due exception for each open line whose delivery date passed: the
+    date told, or, where none was given, the statutory default (30 days from the contract,
+    Directive 2011/83/EU Art. 18(1), CRA 2015 s.28(3)). Days are the region's."""
+    for region in Region.objects.all():
+        policy = regional_policy(region.code)
+        if policy.measures != "delivery":
+            continue
+        day = today or region_today(region, now)
+        default_before = datetime.combine(day - timedelta(days=policy.default_delivery_days), time.min,
+                                          tzinfo=ZoneInfo(region.timezone))
+        late = (Q(communicated_delivery_to__lt=day)
+                | Q(communicated_delivery_to__isnull=True, line__order__placed_at__lt=default_before))
+        promises = (Promise.objects.filter(late, line__status__in=OrderLine.OPEN_STATUSES,
+                                           line__order__region=region)
+                    .exclude(Exists(OrderException.objects.filter(
+                        line=OuterRef("line"), kind=Kind.PAST_DUE, status__in=OrderException.OPEN_STATUSES)))
+                    .values_list("line_id", flat=True))
+        ids = list(promises[:5000])
+        for start in range(0, len(ids), 500):
+            with transaction.atomic():
+                _delivery_past_due_chunk(ids[start:start + 500], policy=policy, day=day, now=now)
+
+
+def _delivery_past_due_chunk(line_ids: list[int], *, policy, day: date, now: datetime) -> None:
+    lines = OrderLine.objects.filter(pk__in=line_ids).select_related("order__region", "promise")
+    batch = _Exceptions(line_ids, now)
+    for line in lines:
+        told = line.promise.communicated_delivery_to
+        default = told is None
+        if default:
+            told = policy.default_promise(region_today(line.order.region, line.order.placed_at))
+        if told >= day or batch.get(line.pk, Kind.PAST_DUE):
+            continue
+        why = "no delivery date was given: the 30-day default applies; " if default else ""
+        batch.raise_(line, Kind.PAST_DUE, due_by=day,
+                     cause=f"Delivery by {told} passed ({why}the customer may set an additional "
+                           "period, or end the contract at once if the date was essential)",
+                     promise_version=line.promise.version, promised_date=told,
+                     citations="; ".join(policy.late_delivery_citations))
+    batch.flush()
 
 
 def slips_sweep(*, now: datetime | None = None, also: list[int] | None = None) -> list[Assessment]:

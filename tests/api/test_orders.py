@@ -3,6 +3,7 @@
 import pytest
 
 from api.models import Scope
+from api.serializers.orders import OrderWriteSerializer
 from inventory.models import BackorderCap
 from orders.models import Cancellation, Customer, Order, OrderLine, Shipment
 from tests.api.conftest import order_body
@@ -104,6 +105,9 @@ def test_business_refusals_are_409_and_write_nothing(us_client, make_sku, setup,
     ({"placed_at": "yesterday"}, "placed_at"),
     ({"external_id": ""}, "external_id"),
     ({"strategy": "grab"}, "strategy"),
+    ({"buyer_applied_for_credit": "maybe"}, "buyer_applied_for_credit"),
+    ({"buyer_applied_for_credit": None}, "buyer_applied_for_credit"),
+    ({"buyer_applied_for_credit": 2}, "buyer_applied_for_credit"),
 ])
 def test_bad_orders_are_400_and_write_nothing(us_client, over, field):
     before = counts()
@@ -111,6 +115,21 @@ def test_bad_orders_are_400_and_write_nothing(us_client, over, field):
                     "invalid")
     assert field in body["errors"], body
     assert counts() == before
+
+
+@pytest.mark.parametrize(("sent", "read"), [({}, False), ({"buyer_applied_for_credit": True}, True),
+                                             ({"buyer_applied_for_credit": False}, False)])
+def test_the_buyer_applied_for_credit_is_optional_and_false_by_default(us_client, make_sku, sent,
+                                                                       read):
+    # US 16 CFR 435.2(a)(2): the partner says whether the buyer applied for credit to pay.
+    serializer = OrderWriteSerializer(data=order_body(**sent))
+    assert serializer.is_valid(), serializer.errors
+    assert serializer.validated_data["buyer_applied_for_credit"] is read
+    make_sku("CR-1", stock=5)
+    response = place(us_client, lines=[("CR-1", 1)], **sent)
+    # The order keeps it, and the partner reads it back
+    assert Order.objects.get(pk=response["id"]).buyer_applied_for_credit is read
+    assert response["buyer_applied_for_credit"] is read
 
 
 def test_an_order_for_a_channel_the_key_does_not_hold_is_404(us_client, make_client):

@@ -23,7 +23,8 @@ from tests.factories.orders import CustomerFactory, OrderFactory, OrderLineFacto
 
 WAREHOUSES = {
     "US": {"code": "US-EAST", "country": "US", "timezone": "America/New_York"},
-    "EU": {"code": "EU-CENTRAL", "country": "DE", "timezone": "Europe/Berlin"},
+    "EU": {"code": "EU-CENTRAL", "country": "DE", "timezone": "Europe/Berlin",
+           "holiday_subdivision": "HE"},
     "UK": {"code": "UK-MIDLANDS", "country": "GB", "timezone": "Europe/London",
            "holiday_subdivision": "ENG"},
 }

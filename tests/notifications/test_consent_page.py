@@ -45,6 +45,7 @@ def test_an_expired_link_gets_410_and_changes_nothing(client, slipped_us_line, s
     old = LastMonth(salt=SALT).sign_object({"l": b.line.pk, "v": b.promise.version, "a": "cancel"},
                                            compress=True)
     url = reverse("notifications:consent", args=[old])
+    settings.BACKORDER_DESK = {**settings.BACKORDER_DESK, "LINK_MAX_AGE_DAYS": 30}
     response = client.get(url)
     assert response.status_code == 410 and "expired" in response.content.decode()
     assert client.post(url, {"answer": old}).status_code == 410

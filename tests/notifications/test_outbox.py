@@ -44,7 +44,7 @@ def test_a_second_trigger_writes_no_second_notice_or_exception(slipped_us_line):
 
 
 @pytest.mark.parametrize("hold_by", ["region", "channel", "HOLD_NOTICES_REGIONS"])
-def test_a_delay_notice_is_held_for_review_and_the_exception_shows_the_legal_due_by(hold_by, settings):
+def test_a_delay_notice_is_held_for_review_and_its_exception_is_due_before_the_legal_deadline(hold_by, settings):
     b = backorder_line("US", eta_days=14)
     if hold_by == "region":
         b.region.hold_notices_for_review = True
@@ -60,7 +60,10 @@ def test_a_delay_notice_is_held_for_review_and_the_exception_shows_the_legal_due
     assert notice.status == Status.HELD and hold_by.upper() in notice.held_reason.upper()
     assert not mail.outbox
     exc = OrderException.objects.get(line=b.line, kind="delay_notice_due")
-    assert exc.status == "open" and exc.notice_state == "held" and exc.due_by == promised
+    assert notice.context["notice_due_by"] == promised.isoformat()
+    # The agent sees it two days before the deadline: the day before, it goes out by itself
+    assert exc.status == "open" and exc.notice_state == "held"
+    assert exc.due_by == promised - timedelta(days=2)
     # Nothing counts as told until it is sent
     assert b.promise.communicated_ship_date == promised
 

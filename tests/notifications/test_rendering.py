@@ -1,16 +1,16 @@
-"""Templates per kind x region x locale: the fallback chain, babel formats, safe markup."""
+"""Templates per kind (and region) in every language: the fallback rule, babel formats, safe markup."""
 
 from datetime import date
 
 import pytest
 
-from notifications.locales import date_format, locale_chain, locale_for, money_format
+from notifications.locales import customer_language, date_format, locale_for, money_format
 from notifications.models import Notice
 from notifications.rendering import Trusted, notice_render, template_names
 
 KINDS = [k for k, _ in Notice.Kind.choices]
 REGIONS = {"US": "en_US", "EU": "de_DE", "UK": "en_GB"}
-LOCALES = ["en_US", "en_GB", "de_DE", "fr_FR"]
+LOCALES = ["en_US", "en_GB", "de_DE", "fr_FR", "it_IT", "es_ES", "pl_PL"]
 
 
 def context(**overrides):
@@ -41,18 +41,23 @@ def test_every_kind_renders_in_every_region_and_locale_as_text_and_html(kind, re
     assert "**" not in rendered.text and "<html" in rendered.html
 
 
-def test_the_locale_chain_falls_back_to_the_language_then_the_region_default_then_english():
-    assert locale_chain("de_AT", "de_DE") == ["de_AT", "de", "de_DE", "en"]
-    assert template_names("delay_notice", "EU", "de_AT", "de_DE")[:3] == [
-        "notifications/email/delay_notice/EU/de_AT.txt", "notifications/email/delay_notice/EU/de.txt",
-        "notifications/email/delay_notice/EU/de_DE.txt"]
+def test_a_locale_without_a_catalog_falls_back_to_the_regions_english_never_another_language():
+    assert template_names("renewed_delay_notice", "EU") == [
+        "notifications/email/renewed_delay_notice/EU.txt", "notifications/email/renewed_delay_notice.txt",
+        "notifications/email/delay_notice/EU.txt", "notifications/email/delay_notice.txt"]
     austrian = notice_render(kind="delay_notice", region="EU", locale="de_AT", region_locale="de_DE",
                              context=context(region="EU", measures="delivery"))
-    assert austrian.template.endswith("delay_notice/EU/de_DE.txt")
-    spanish = notice_render(kind="delay_notice", region="EU", locale="es_ES", region_locale="de_DE",
-                            context=context(region="EU", measures="delivery"))
-    assert spanish.template.endswith("delay_notice/EU/de_DE.txt")
+    assert austrian.template.endswith("delay_notice/EU.txt") and "Neuer Liefertermin" in austrian.subject
+    polish = notice_render(kind="delay_notice", region="EU", locale="pl_PL", region_locale="de_DE",
+                           context=context(region="EU", measures="delivery"))
+    assert polish.subject.startswith("New delivery date") and 'lang="en-US"' in polish.html
     assert locale_for("xx-nonsense", "en_GB") == "en_GB" and locale_for("fr-FR", "de_DE") == "fr_FR"
+    assert locale_for("pl_PL", "de_DE") == "en_US" and locale_for("it_IT", "de_DE") == "it_IT"
+    assert customer_language("en_US", "en_GB").language == "en-gb" and locale_for(None, "en_US") == "en_US"
+    assert customer_language("en_IE", "de_DE").locale == "en_IE"
+    assert customer_language("de_AT", "de_DE").language == "de"
+    assert customer_language("de_AT", "de_DE").locale == "de_AT"
+    assert customer_language("xx_YY", "en_GB").language == "en-gb"
 
 
 def test_dates_and_money_follow_the_customers_locale():
@@ -80,4 +85,5 @@ def test_buttons_and_bold_render_as_html_and_plain_text():
                              context=context())
     assert '<a href="https://shop.example/a/"' in rendered.html
     assert "I accept the new date: https://shop.example/a/" in rendered.text
+    assert "Lamp &amp; Co" in rendered.html and "Lamp & Co" in rendered.text
     assert "<strong>Our new shipping date is 11 Dec.</strong>" in rendered.html

@@ -1,11 +1,18 @@
 """Business days, cut-off and delivery windows of the warehouse and transit calendars."""
 
 from datetime import UTC, date, datetime, time
+from importlib import import_module
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.apps import apps
+from django.core.exceptions import ValidationError
 
+from inventory.admin import WarehouseForm
+from inventory.models import Region, Warehouse
 from promises.calendar import ShipCalendar, TransitCalendar
+from promises.calendars import transit_calendar_for
+from tests.factories.inventory import WarehouseFactory
 
 NEW_YORK = ZoneInfo("America/New_York")
 US_EAST = ShipCalendar(
@@ -15,8 +22,9 @@ UK_MIDLANDS = ShipCalendar(
     timezone="Europe/London", cutoff=time(15, 0), handling_days=1, country="GB", subdivision="ENG"
 )
 EU_CENTRAL = ShipCalendar(
-    timezone="Europe/Berlin", cutoff=time(17, 0), handling_days=1, country="DE"
+    timezone="Europe/Berlin", cutoff=time(17, 0), handling_days=1, country="DE", subdivision="HE"
 )
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def ships(calendar: ShipCalendar, placed_at: datetime, supply_date: date | None = None) -> date:
@@ -185,3 +193,140 @@ def test_late_line_after_the_cut_off_ships_the_next_business_day():
     after_cutoff = datetime(2026, 3, 6, 17, 5, tzinfo=NEW_YORK)
     # Then today's batch is gone: it ships Monday
     assert US_EAST.ship_date(supply_date=None, placed_at=placed, now=after_cutoff) == date(2026, 3, 9)
+
+
+# Carrier transit within the UK: England's bank holidays are not Scotland's, and the GB-wide
+# calendar of the `holidays` package holds only the days all four nations share.
+UK_TRANSIT = [
+    # shipped, business days, delivered with: GB-wide, England (ENG), Scotland (SCT)
+    pytest.param(date(2027, 3, 25), 1, date(2027, 3, 29), date(2027, 3, 30), date(2027, 3, 29),
+                 id="good-friday-and-easter-monday-2027"),
+    pytest.param(date(2027, 8, 27), 1, date(2027, 8, 30), date(2027, 8, 31), date(2027, 8, 30),
+                 id="late-august-bank-holiday-2027"),
+    pytest.param(date(2027, 11, 29), 1, date(2027, 11, 30), date(2027, 11, 30), date(2027, 12, 1),
+                 id="st-andrews-day-2027-is-scottish-only"),
+    pytest.param(date(2026, 12, 31), 1, date(2027, 1, 4), date(2027, 1, 4), date(2027, 1, 5),
+                 id="new-year-2027-and-scotlands-second-of-january"),
+    pytest.param(date(2027, 12, 24), 1, date(2027, 12, 29), date(2027, 12, 29), date(2027, 12, 29),
+                 id="christmas-and-boxing-day-2027-substitutes"),
+    pytest.param(date(2027, 3, 9), 2, date(2027, 3, 11), date(2027, 3, 11), date(2027, 3, 11),
+                 id="ordinary-week"),
+]
+
+
+@pytest.mark.parametrize(("shipped", "days", "gb_wide", "england", "scotland"), UK_TRANSIT)
+def test_uk_transit_skips_the_bank_holidays_of_its_subdivision(shipped, days, gb_wide, england,
+                                                                scotland):
+    def delivered(subdivision):
+        transit = TransitCalendar(country="GB", subdivision=subdivision, min_days=days,
+                                  max_days=days)
+        return transit.delivery_window(shipped)
+
+    assert delivered(None) == (gb_wide, gb_wide)
+    assert delivered("ENG") == (england, england)
+    assert delivered("SCT") == (scotland, scotland)
+
+
+def test_uk_region_row_builds_an_england_transit_calendar():
+    # Given the UK region row as the migration leaves it (1-3 business days, England)
+    uk = Region(code="UK", holiday_country="GB", holiday_subdivision="ENG",
+                transit_min_days=1, transit_max_days=3)
+    # When a line ships on Thu 25 Mar 2027, before Good Friday and Easter Monday
+    # Then delivery starts Tue 30 Mar; GB-wide it would wrongly have started Mon 29 Mar
+    assert transit_calendar_for(uk).delivery_window(date(2027, 3, 25)) == (
+        date(2027, 3, 30), date(2027, 4, 1)
+    )
+    uk.holiday_subdivision = ""
+    assert transit_calendar_for(uk).subdivision is None
+    assert transit_calendar_for(uk).delivery_window(date(2027, 3, 25)) == (
+        date(2027, 3, 29), date(2027, 3, 31)
+    )
+
+
+EU_CENTRAL_SHIPPING = [
+    # order placed (Berlin, before the cut-off), ships in Hesse (HE), ships with DE-wide days
+    pytest.param(datetime(2027, 5, 26, 10, 0, tzinfo=BERLIN), date(2027, 5, 28), date(2027, 5, 27),
+                 id="corpus-christi-2027-is-a-hesse-holiday"),
+    pytest.param(datetime(2027, 5, 5, 10, 0, tzinfo=BERLIN), date(2027, 5, 7), date(2027, 5, 7),
+                 id="ascension-day-2027"),
+    pytest.param(datetime(2027, 5, 14, 10, 0, tzinfo=BERLIN), date(2027, 5, 18), date(2027, 5, 18),
+                 id="whit-monday-2027"),
+    pytest.param(datetime(2026, 12, 31, 10, 0, tzinfo=BERLIN), date(2027, 1, 4), date(2027, 1, 4),
+                 id="new-year-2027"),
+]
+
+
+@pytest.mark.parametrize(("placed", "hesse", "germany_wide"), EU_CENTRAL_SHIPPING)
+def test_eu_central_ships_on_hesse_business_days(placed, hesse, germany_wide):
+    germany = ShipCalendar(timezone="Europe/Berlin", cutoff=time(17, 0), handling_days=1,
+                           country="DE")
+    assert ships(EU_CENTRAL, placed) == hesse
+    assert ships(germany, placed) == germany_wide
+
+
+def test_corpus_christi_2027_is_a_holiday_in_hesse_only():
+    germany = ShipCalendar(timezone="Europe/Berlin", cutoff=time(17), handling_days=1, country="DE")
+    assert not EU_CENTRAL.is_business_day(date(2027, 5, 27))
+    assert germany.is_business_day(date(2027, 5, 27))
+
+
+def test_calendars_reject_an_unknown_subdivision():
+    with pytest.raises(ValueError, match="no holiday calendar for 'GB' subdivision 'XX'"):
+        TransitCalendar(country="GB", subdivision="XX", min_days=1, max_days=3)
+    with pytest.raises(ValueError, match="no holiday calendar for 'XX'"):
+        TransitCalendar(country="XX", min_days=1, max_days=3)
+    with pytest.raises(ValueError, match="no holiday calendar for 'DE' subdivision 'ENG'"):
+        ShipCalendar(timezone="Europe/Berlin", cutoff=time(17), handling_days=1, country="DE",
+                     subdivision="ENG")
+
+
+@pytest.mark.parametrize(("country", "subdivision", "field"), [
+    ("GB", "XX", "holiday_subdivision"),
+    ("GB", "HE", "holiday_subdivision"),
+    ("XX", "", "holiday_country"),
+    ("UK", "ENG", "holiday_country"),  # an alias `holidays` accepts, not an ISO 3166 code
+])
+def test_region_clean_names_the_holiday_field_it_rejects(country, subdivision, field):
+    region = Region(code="UK", holiday_country=country, holiday_subdivision=subdivision)
+    with pytest.raises(ValidationError) as raised:
+        region.clean()
+    assert list(raised.value.message_dict) == [field]
+
+
+@pytest.mark.parametrize(("country", "subdivision"), [("GB", "ENG"), ("GB", ""), ("DE", "HE")])
+def test_region_clean_accepts_known_holiday_codes(country, subdivision):
+    Region(code="UK", holiday_country=country, holiday_subdivision=subdivision).clean()
+
+
+@pytest.mark.django_db
+def test_warehouse_form_rejects_an_unknown_subdivision():
+    form = WarehouseForm(data={
+        "code": "EU-CENTRAL", "name": "EU Central", "operator": "3pl", "country": "DE",
+        "holiday_subdivision": "ENG", "timezone": "Europe/Berlin", "cutoff_time": "13:00",
+        "handling_days": 1,
+    })
+    assert not form.is_valid()
+    assert list(form.errors) == ["holiday_subdivision"]
+
+
+@pytest.mark.django_db
+def test_migration_gives_the_uk_region_england_holidays():
+    uk = Region.objects.get(code="UK")
+    assert uk.holiday_subdivision == "ENG"
+    assert not transit_calendar_for(uk).is_business_day(date(2027, 8, 30))
+
+
+@pytest.mark.django_db
+def test_migration_sets_warehouse_subdivisions_only_where_none_is_chosen():
+    # Given the EU warehouse without a subdivision and the UK one already set to Wales
+    WarehouseFactory(code="EU-CENTRAL", country="DE", timezone="Europe/Berlin")
+    WarehouseFactory(code="UK-MIDLANDS", country="GB", timezone="Europe/London",
+                     holiday_subdivision="WLS")
+    # When the migration's data step runs
+    import_module("inventory.migrations.0003_region_holiday_subdivision").holiday_subdivisions_set(
+        apps, None
+    )
+    # Then EU-CENTRAL ships on Hesse's calendar and UK-MIDLANDS keeps its choice
+    assert dict(Warehouse.objects.values_list("code", "holiday_subdivision")) == {
+        "EU-CENTRAL": "HE", "UK-MIDLANDS": "WLS",
+    }

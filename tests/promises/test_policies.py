@@ -41,7 +41,7 @@ def days(n: int) -> date:
     return T + timedelta(days=n)
 
 
-# One row per encodable row of shared/REGIONAL_RULES.md:
+# One row per encodable rule of docs/regional-rules.md:
 # (region, method, argument, expected attributes or value, citation the decision must carry).
 RULE_ROWS = [
     # United States: 16 CFR 435
@@ -66,8 +66,8 @@ RULE_ROWS = [
             buyer_applied_for_credit=True,
         ),
         {"promised_date": date(2026, 4, 21), "default_promise_applied": True},
-        "16 CFR 435.2(a)(1)(ii)",
-        id="16 CFR 435.2(a)(1)(ii) buyer applied for credit: T is 50 days from the order",
+        "16 CFR 435.2(a)(2)",
+        id="16 CFR 435.2(a)(2) buyer applied for credit: T is 50 days from the order",
     ),
     pytest.param(
         "US",
@@ -333,30 +333,80 @@ def test_revised_date_on_or_before_the_promise_is_no_slip(region):
 
 
 @pytest.mark.parametrize(
-    ("slip", "cancel_on"),
+    ("slip", "cancel_on", "consent_required"),
     [
         pytest.param(
             facts(delay_notices_sent=2, new_ship_date=None),
-            T,
-            id="16 CFR 435.2(b)(2) second renewed delay, date unknown: cancel at it",
+            T, True,
+            id="16 CFR 435.2(b)(2) second renewed delay, date unknown: cancel at the agreed date",
         ),
         pytest.param(
             facts(delay_notices_sent=1, express_consent=True),
-            None,
+            None, False,
             id="16 CFR 435.2(c)(3) renewed delay with express consent: no cancellation",
         ),
         pytest.param(
-            facts(new_ship_date=None, express_consent=True),
-            None,
-            id="16 CFR 435.2(c)(2)(ii) indefinite delay with express consent",
+            facts(new_ship_date=None, agreed_open_ended=True, delay_notices_sent=1),
+            None, False,
+            id="16 CFR 435.2(b)(1)(iii) indefinite delay with express consent: never cancelled",
         ),
     ],
 )
-def test_us_renewed_delay_and_express_consent(slip, cancel_on):
+def test_us_renewed_delay_and_express_consent(slip, cancel_on, consent_required):
     decision = USPolicy().decide(slip)
 
-    assert decision.express_consent_required is True
+    assert decision.express_consent_required is consent_required
     assert decision.cancel_on == cancel_on
+    assert decision.customer_may_terminate_now is True
+
+
+def test_us_a_second_slip_never_moves_a_fixed_cancellation_date():
+    # Given a 45-day first delay whose notice fixed the cancellation at T + 30
+    first = USPolicy().decide(facts(new_ship_date=T + timedelta(days=45)))
+    assert first.cancel_on == T + timedelta(days=30)
+    # When the supplier slips again before then, the customer having said nothing
+    second = USPolicy().decide(facts(communicated_ship_date=T + timedelta(days=45),
+                                     new_ship_date=T + timedelta(days=60), delay_notices_sent=1,
+                                     auto_cancel_on=first.cancel_on))
+    # Then the renewed notice tells the new date and the cancellation date stands
+    assert second.notice_kind == "renewed_delay_notice"
+    assert second.cancel_on == first.cancel_on and second.fixed_deadline
+    assert second.express_consent_required and not second.notice_overdue
+
+
+def test_us_a_creeping_slip_is_cancelled_at_the_date_agreed_by_silence():
+    # Given a one-day first delay the customer accepted by silence (A moves to T + 1)
+    agreed = T + timedelta(days=1)
+    # When it creeps one more day: a renewed notice, cancellation after A
+    renewed = USPolicy().decide(facts(communicated_ship_date=agreed, agreed_ship_date=agreed,
+                                      new_ship_date=agreed + timedelta(days=1), delay_notices_sent=1))
+    assert renewed.cancel_on == agreed and renewed.notice_due_by == agreed
+    # And when it creeps again, the date fixed by the renewed notice stands
+    again = USPolicy().decide(facts(communicated_ship_date=agreed + timedelta(days=1),
+                                    agreed_ship_date=agreed, auto_cancel_on=agreed,
+                                    new_ship_date=agreed + timedelta(days=2), delay_notices_sent=2))
+    assert again.cancel_on == agreed
+
+
+def test_us_a_slip_within_the_agreed_date_only_informs():
+    # Given the customer holds us to T + 20 and was last told T + 5 (an earlier date)
+    decision = USPolicy().decide(facts(communicated_ship_date=T + timedelta(days=5),
+                                       agreed_ship_date=T + timedelta(days=20),
+                                       new_ship_date=T + timedelta(days=15), delay_notices_sent=1,
+                                       today=T + timedelta(days=8)))
+    # Then nothing is cancelled and no consent is needed: the date is within the agreement
+    assert decision.cancel_on is None and decision.silence_is_consent
+    assert decision.notice_due_by == T + timedelta(days=20) and not decision.notice_overdue
+
+
+def test_us_past_due_counts_from_the_agreed_date():
+    policy = USPolicy()
+    agreed = T + timedelta(days=10)
+    slip = facts(agreed_ship_date=agreed, new_ship_date=agreed + timedelta(days=3))
+    assert policy.past_due(dataclasses.replace(slip, today=agreed)) is False
+    assert policy.past_due(dataclasses.replace(slip, today=agreed + timedelta(days=1))) is True
+    assert policy.past_due(dataclasses.replace(slip, today=agreed + timedelta(days=1),
+                                               agreed_open_ended=True)) is False
 
 
 @pytest.mark.parametrize(
@@ -453,7 +503,7 @@ def test_default_promise_from_the_order_date_sets_the_us_deadlines():
 
     assert decision.notice_due_by == date(2026, 4, 21)
     assert decision.cancel_on == date(2026, 5, 21)
-    assert decision.citations[0] == "16 CFR 435.2(a)(1)(ii)"
+    assert decision.citations[0] == "16 CFR 435.2(a)(2)"
 
 
 @pytest.mark.parametrize(

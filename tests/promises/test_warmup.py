@@ -22,12 +22,14 @@ def _loaded(country, subdivision, year) -> bool:
 def test_a_spawned_worker_loads_this_and_next_years_holidays_of_every_warehouse_and_region():
     from inventory.models import Region
 
-    WarehouseFactory(code="UK-MIDLANDS", country="GB", timezone="Europe/London", holiday_subdivision="ENG")
+    WarehouseFactory(code="EU-CENTRAL", country="DE", timezone="Europe/Berlin", holiday_subdivision="HE")
     calendar._holiday_dates.cache_clear()
     post_spawn.send(sender="django_q", proc_name="Process-1:1")
     year = date.today().year
-    wanted = [("GB", "ENG", y) for y in (year, year + 1)]
-    wanted += [(r.holiday_country, None, y) for r in Region.objects.all() for y in (year, year + 1)]
+    wanted = [("DE", "HE", y) for y in (year, year + 1)]
+    wanted += [(r.holiday_country, r.holiday_subdivision or None, y)
+               for r in Region.objects.all() for y in (year, year + 1)]
+    assert ("GB", "ENG", year) in wanted and ("US", None, year) in wanted
     assert [key for key in wanted if not _loaded(*key)] == []
 
 

@@ -1,17 +1,27 @@
 """EU (Directive 2011/83/EU art. 18) and UK (CRA 2015 s.28): the notice informs of the new
 delivery date and the customer's rights; only the customer ends the contract."""
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.test import TestCase
 
 from notifications.locales import money_format
 from orders.models import Cancellation, OrderLine
 from promises import workflow
 from promises.models import DelayConsent, OrderException
 from tests.factories.promises import backorder_line
-from tests.workflow.steps import answer, consent_paths, emails_to, html_of, noon, run_job, slip
+from tests.workflow.steps import (
+    answer,
+    consent_paths,
+    emails_to,
+    html_of,
+    noon,
+    run_job,
+    slip,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +61,13 @@ def test_an_eu_customer_withdraws_on_the_consent_page_and_is_owed_a_refund_in_14
     # When the customer uses "withdraw from contract here"
     page = client.get(withdraw_path).content.decode()
     assert 'lang="fr"' in page and "Nouvelle date de livraison" in page
-    response = answer(client, withdraw_path, "Se rétracter du contrat ici", follow=True)
+    step = answer(client, withdraw_path, "Se rétracter du contrat ici")
+    # Then the page asks to confirm (Art. 11a), and nothing is recorded before
+    assert step.status_code == 200 and 'name="confirm" value="1"' in step.content.decode()
+    assert not DelayConsent.objects.filter(line=b.line).exists()
+    [confirm_token] = re.findall(r'name="answer" value="([^"]+)"', step.content.decode())
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(withdraw_path, {"answer": confirm_token, "confirm": "1"}, follow=True)
     assert "Nous avons bien reçu votre rétractation" in response.content.decode()
     # Then the line is cancelled as a withdrawal, refund due in 14 days, acknowledged by e-mail
     b.refresh()

@@ -109,11 +109,31 @@ def test_record_consent_by_phone_resolves_the_exception(agent, held, superuser):
 
 def test_cancel_and_refund_cancels_the_line_and_confirms_to_the_customer(agent, held):
     exc = OrderException.objects.get(line=held.line, kind="delay_notice_due")
-    act(agent, "cancel_and_refund", exc, note="customer phoned")
+    act(agent, "cancel_and_refund", exc, note="customer phoned", decided_by="customer")
     cancellation = Cancellation.objects.get(line=held.line)
     assert cancellation.initiated_by == "agent" and cancellation.reason == "customer_declined_delay"
-    assert Notice.objects.get(kind="cancellation_refund_confirmation").status == Notice.Status.SENT
+    notice = Notice.objects.get(kind="cancellation_refund_confirmation")
+    assert notice.status == Notice.Status.SENT and notice.context["reason"] == "customer_declined_delay"
     assert not OrderException.objects.filter(line=held.line, status="open").exists()
+
+
+def test_cancel_and_refund_says_when_the_seller_decided(agent, held):
+    # Given an agent who cancels because the brand will not supply the item
+    exc = OrderException.objects.get(line=held.line, kind="delay_notice_due")
+    confirm_page, _ = act(agent, "cancel_and_refund", exc, note="discontinued", decided_by="seller")
+    assert "Who decided" in confirm_page.content.decode()
+    # Then the cancellation and the customer's e-mail say the seller decided, not the customer
+    cancellation = Cancellation.objects.get(line=held.line)
+    assert cancellation.reason == "out_of_stock"
+    notice = Notice.objects.get(kind="cancellation_refund_confirmation")
+    assert notice.context["reason"] == "out_of_stock" and "as you asked" not in notice.body_text.lower()
+
+
+def test_cancel_and_refund_needs_to_know_who_decided(agent, held):
+    exc = OrderException.objects.get(line=held.line, kind="delay_notice_due")
+    _, done = act(agent, "cancel_and_refund", exc, note="")
+    assert "This field is required" in done.content.decode()
+    assert not Cancellation.objects.exists()
 
 
 def test_notes_actions_record_the_offer_the_split_and_the_credit(agent, held, superuser):
