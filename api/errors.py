@@ -13,7 +13,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from inventory.exceptions import BusinessRefusal, DomainError, InvalidInput, NotFound
+from core.errors import BusinessRefusal, DomainError, InvalidInput, NotFound
 
 #: DRF exception class -> (stable code, default message).
 _DRF_CODES: list[tuple[type, str, str]] = [

@@ -19,7 +19,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from inventory.exceptions import InvalidInput
+from core.errors import InvalidInput
 
 
 class KeysetPagination(BasePagination):

@@ -6,10 +6,10 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from inventory.exceptions import InvalidInput
+from core.errors import InvalidInput
 from inventory.models import SKU
 from orders.models import Cancellation, Order, Shipment
-from promises.fulfilment import order_cancel, shipment_record
+from workflow.fulfilment import order_cancel, shipment_record
 
 SKU_WRITABLE = ("name", "backorder_allowed", "preorder", "sell_beyond_supply", "safety_stock",
                 "lead_time_days")

@@ -86,6 +86,7 @@ def dataset_load(url: str, now, hot_lines: int) -> dict:
     import psycopg
     from django.utils import timezone
 
+    from demo import data as demo
     from inventory.models import (
         SKU,
         Channel,
@@ -95,7 +96,6 @@ def dataset_load(url: str, now, hot_lines: int) -> dict:
         Supplier,
     )
     from orders.models import Customer, Order, OrderLine
-    from promises import demo
 
     rng = random.Random(SEED)
     warehouses, channels = demo.reference_data_create()
@@ -472,14 +472,14 @@ def main(argv=None) -> dict:
     from django.utils import timezone
 
     from inventory.models import PurchaseOrder, Warehouse
-    from promises.services import promises_mark_communicated, promises_recompute_all
+    from promises.services import pools_repromise_all, promises_mark_communicated
 
     now = timezone.now()
     with timed("load data (psycopg COPY)", setup):
         counts = dataset_load(url, now, HOT_LINES)
     vacuum_analyze(url)
-    with timed("promise everything (promises_recompute_all)", setup):
-        first = promises_recompute_all(cause="nightly")
+    with timed("promise everything (pools_repromise_all)", setup):
+        first = pools_repromise_all(cause="nightly")
     promises_mark_communicated()
     print(f"    {first.lines:,} lines promised in {first.pools} pools")
 

@@ -70,6 +70,7 @@ def dataset_load(url: str, now) -> dict:
     import psycopg
     from django.utils import timezone
 
+    from demo import data as demo
     from inventory.models import (
         SKU,
         Channel,
@@ -80,7 +81,6 @@ def dataset_load(url: str, now) -> dict:
         Supplier,
     )
     from orders.models import Customer, Order, OrderLine
-    from promises import demo
 
     rng = random.Random(SEED)
     warehouses, channels = demo.reference_data_create()
@@ -161,7 +161,7 @@ def _sku_pick(rng) -> int:
 def client_run(index: int, url: str, ready, start, duration: float, out, tag: str = "") -> None:
     """One client process: set Django up, wait for the start, place orders until the deadline."""
     django_setup(url)
-    from inventory.exceptions import BusinessRefusal, InvalidInput
+    from core.errors import BusinessRefusal, InvalidInput
     from inventory.models import Channel
     from promises.intake import (
         CustomerInput,
@@ -360,11 +360,11 @@ def main(argv=None) -> dict:
     from django.db import connection
     from django.utils import timezone
 
-    from promises.services import promises_recompute_all
+    from promises.services import pools_repromise_all
 
     with timed("load data + promise the book", setup):
         counts = dataset_load(url, timezone.now())
-        promises_recompute_all(cause="nightly")
+        pools_repromise_all(cause="nightly")
         caps_create(counts["capped_skus"])
     vacuum_analyze(url)
     connection.close()

@@ -4,7 +4,7 @@ Data: 20,000 SKUs stocked in the 3 demo warehouses (60,000 pools), 2,000 confirm
 in-transit POs of 25 lines each (50,000 PO lines, ETAs over 10 weeks), ~50,000 customers,
 ~500,000 open orders of 1-3 lines (1,000,000 lines), loaded with psycopg COPY.
 
-Runs of promises.services.promises_recompute_all(cause="nightly"):
+Runs of promises.services.pools_repromise_all(cause="nightly"):
   run 1  no promises yet: every promise row is inserted;
   run 2  nothing changed: reads and engine, (almost) no writes;
   run 3  after one SQL UPDATE moving every PO's ETA by +7 days: many promises change.
@@ -60,6 +60,7 @@ def dataset_load(url: str, size: dict, now: datetime) -> dict:
     import psycopg
     from django.utils import timezone
 
+    from demo import data as demo
     from inventory.models import (
         SKU,
         Channel,
@@ -70,7 +71,6 @@ def dataset_load(url: str, size: dict, now: datetime) -> dict:
         Supplier,
     )
     from orders.models import Customer, Order, OrderLine
-    from promises import demo
 
     rng = random.Random(SEED)
     warehouses, channels = demo.reference_data_create()
@@ -307,7 +307,9 @@ class Phases:
         self.wrap(PromiseChange.objects, "bulk_create", "write: promise changes")
         if hasattr(services, "_changes_copy"):
             self.wrap(services, "_changes_copy", "write: promise changes")
-        self.wrap(services.promises_changed, "send", "workflow")
+        from promises.ports import workflow
+
+        self.wrap(workflow(), "promise_changes_assess", "workflow")
 
     def take(self) -> dict[str, float]:
         snap = dict(self.acc)
@@ -333,13 +335,13 @@ def breakdown(total: float, p: dict[str, float]) -> dict[str, float]:
         "  of which PromiseChange rows": p.get("write: promise changes", 0.0),
         "  of which line statuses + order sync clocks": write - p.get("write: promises COPY + upsert", 0)
         - p.get("write: promise changes", 0),
-        "workflow (promises_changed receivers)": p.get("workflow", 0.0),
+        "workflow (the port's promise_changes_assess)": p.get("workflow", 0.0),
         "locks, marks, commit (deferred FK checks)": total - load - repromise,
     }
 
 
 def repromise_run(label: str, phases: Phases, profile: bool = False) -> dict:
-    from promises.services import promises_recompute_all
+    from promises.services import pools_repromise_all
 
     profiler = None
     if profile:
@@ -350,7 +352,7 @@ def repromise_run(label: str, phases: Phases, profile: bool = False) -> dict:
     load_before = load_average()
     cpu = time.process_time()
     started = time.perf_counter()
-    result = promises_recompute_all(cause="nightly")
+    result = pools_repromise_all(cause="nightly")
     seconds = time.perf_counter() - started
     cpu = time.process_time() - cpu
     if profiler is not None:

@@ -41,12 +41,16 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_q",
+    # The project's apps, each importing only the ones listed before it (docs/architecture.md).
+    "core",
     "inventory",
     "orders",
     "promises",
+    "workflow",
     "notifications",
     "reports",
     "api",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -221,7 +225,11 @@ NOTICE_REPLY_TO = env.str("NOTICE_REPLY_TO", default="care@northwind.example")
 
 # Backorder Desk's own settings.
 BACKORDER_DESK = {
-    # Regional rule numbers (see promises/policies); keys of promises.policies.RegionRules.
+    # The ports between the apps (docs/architecture.md): the workflow re-promising and
+    # intake call, and the outbox the workflow writes customer notices to.
+    "WORKFLOW": "workflow.ports.RegionalWorkflow",
+    "NOTICE_OUTBOX": "notifications.outbox.Outbox",
+    # Regional rule numbers (see workflow/policies); keys of workflow.policies.RegionRules.
     "REGION_RULES": env.json("REGION_RULES", default={}),
     # Hold delay notices for an agent's review in these region codes (default: send at once).
     "HOLD_NOTICES_REGIONS": env.list("HOLD_NOTICES_REGIONS", default=[]),
@@ -240,7 +248,7 @@ BACKORDER_DESK = {
     # deadline; its exception is due this many days earlier still (so an agent sees it first).
     "HELD_NOTICE_RELEASE_DAYS": env.int("HELD_NOTICE_RELEASE_DAYS", default=1),
     # A drain waits while a re-promise or a slip's assessment runs, this long at most at a
-    # time (promises.urgency); 0 never waits.
+    # time (core.urgency); 0 never waits.
     "NOTICE_YIELD_MAX_SECONDS": env.float("NOTICE_YIELD_MAX_SECONDS", default=2.0),
     # US 16 CFR 435.2(c)(5): cancel lines past T with no notice sent (False: leave to agents).
     "PAST_DUE_AUTO_CANCEL": env.bool("PAST_DUE_AUTO_CANCEL", default=True),

@@ -1,6 +1,7 @@
 """Supply side: regions, channels, warehouses, SKUs, stock, suppliers, purchase orders, caps."""
 
-from datetime import time, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import holidays
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from model_utils import FieldTracker
 from simple_history.models import HistoricalRecords
 
 
@@ -186,6 +188,7 @@ class SKU(models.Model):
     )
     active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    tracker = FieldTracker(fields=["safety_stock", "lead_time_days", "sell_beyond_supply"])
 
     class Meta:
         ordering = ["code"]
@@ -203,6 +206,8 @@ class StockLevel(models.Model):
     on_hand = models.IntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["updated_at"])
+    # The loaded values of the fields whose change moves promises (promises/signals.py).
+    tracker = FieldTracker(fields=["on_hand"])
 
     class Meta:
         constraints = [
@@ -241,6 +246,7 @@ class PurchaseOrder(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords(excluded_fields=["updated_at"])
+    tracker = FieldTracker(fields=["status", "eta", "dock_to_stock_days", "warehouse_id"])
 
     class Meta:
         ordering = ["eta", "number"]
@@ -261,6 +267,7 @@ class PurchaseOrderLine(models.Model):
     qty_received = models.PositiveIntegerField(default=0)
     eta = models.DateField("ETA override", null=True, blank=True, help_text="Blank: the PO's ETA.")
     history = HistoricalRecords()
+    tracker = FieldTracker(fields=["sku_id", "qty_ordered", "qty_received", "eta", "purchase_order_id"])
 
     class Meta:
         ordering = ["purchase_order", "id"]
@@ -284,10 +291,24 @@ class PurchaseOrderLine(models.Model):
     def effective_eta(self, po=None):
         return self.eta or (po or self.purchase_order).eta
 
-    def available_on(self, po=None):
-        """Date the open quantity can be picked: ETA plus dock-to-stock days."""
+    def available_on(self, po=None, *, today: date | None = None):
+        """Return the date the open quantity can be picked (po_line_available_on); `today`
+        defaults to the destination warehouse's date."""
         po = po or self.purchase_order
-        return self.effective_eta(po) + timedelta(days=po.dock_to_stock_days)
+        if today is None:
+            today = datetime.now(ZoneInfo(po.warehouse.timezone)).date()
+        return po_line_available_on(eta=self.effective_eta(po), dock_to_stock_days=po.dock_to_stock_days,
+                                    today=today)
+
+
+def po_line_available_on(*, eta: date, dock_to_stock_days: int, today: date) -> date:
+    """Return the date a PO line's open units can be picked: its ETA plus the dock-to-stock
+    days, and never before today (an overdue PO arrives today at the earliest).
+
+    The one derivation of this date: the promise engine's supply, the PO form's impact
+    preview and the partner API all read it from here.
+    """
+    return max(eta + timedelta(days=dock_to_stock_days), today)
 
 
 class Receipt(models.Model):

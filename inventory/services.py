@@ -12,8 +12,8 @@ from django.db import connection, transaction
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
-from inventory.compiled import compiled_objects, compiled_sql
-from inventory.exceptions import BusinessRefusal, InvalidInput, NotFound
+from core.compiled import compiled_objects, compiled_sql
+from core.errors import BusinessRefusal, InvalidInput, NotFound
 from inventory.models import (
     SKU,
     PurchaseOrder,

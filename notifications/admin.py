@@ -7,10 +7,6 @@ from django.utils.html import format_html
 from notifications import services
 from notifications.models import Notice
 
-# The exception queue is a promises admin (promises/admin.py imports it too); importing it
-# here as well registers it whichever admin module autodiscovery loads first.
-from promises import exceptions_admin  # noqa: F401,E402
-
 Status = Notice.Status
 STATUS_COLOURS = {Status.SENT: "#2e7d32", Status.FAILED: "#ba2121", Status.SENDING: "#a15c00",
                   Status.HELD: "#1f4e79", Status.SUPERSEDED: "#777777", Status.PENDING: "#333333"}

@@ -10,7 +10,7 @@ from notifications.locales import customer_language, date_format, datetime_forma
 from notifications.models import Notice
 from notifications.rendering import Rendered, Trusted, notice_render
 from orders.models import OrderLine
-from promises.regional import region_rules
+from workflow.regional import region_rules, regional_policy
 
 Kind = Notice.Kind
 
@@ -71,7 +71,7 @@ def _notice_context(notice: Notice, locale: str) -> dict:
         "region": region.code,
         "kind": notice.kind,
         "refund_working_days": rules.us_refund_working_days,
-        "refund_days": rules.eu_refund_days if region.code == "EU" else rules.uk_refund_days,
+        "refund_days": regional_policy(region.code).refund_days,
         "withdrawal_days": rules.withdrawal_days,
         "auto_cancel_days": rules.us_auto_cancel_after_days,
         "essential_date": order.essential_date,
@@ -177,6 +177,6 @@ def consent_page_words(*, order, region, recorded_at=None) -> dict:
         "language": speech.language, "lang": speech.html_lang, "locale": speech.locale,
         "shop_name": merchant_name(), "recorded_on": recorded_on,
         "refund_working_days": rules.us_refund_working_days,
-        "refund_days": rules.eu_refund_days if region.code == "EU" else rules.uk_refund_days,
+        "refund_days": regional_policy(region.code).refund_days,
         "withdrawal_days": rules.withdrawal_days,
     }

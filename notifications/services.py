@@ -31,17 +31,17 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from core.bulk import copy_into_temp, model_build
+from core.lookups import Ids
+from core.queue import enqueue_on_commit
+from core.urgency import Yielder
 from notifications.content import notice_render_row
 from notifications.locales import locale_for
 from notifications.models import Notice
 from orders.models import OrderLine
-from promises import workflow
-from promises.bulk import copy_into_temp, model_build
-from promises.lookups import Ids
 from promises.models import OrderException, Promise
-from promises.queue import enqueue_on_commit
-from promises.urgency import Yielder
-from promises.workflow import NoticeRequest
+from workflow import services as workflow
+from workflow.services import NoticeRequest
 
 log = logging.getLogger(__name__)
 
@@ -430,7 +430,7 @@ def _notices_drain(*, now, batch, seconds) -> dict[str, int]:
     outcomes: dict[str, int] = {}
     last = 0
     mail_connection = get_connection()
-    # Re-promising and a slip's assessment go first (promises.urgency): notices have minutes.
+    # Re-promising and a slip's assessment go first (core.urgency): notices have minutes.
     yield_to_urgent_work = Yielder(max_wait=_setting("NOTICE_YIELD_MAX_SECONDS", 2.0))
     try:
         while True:

@@ -4,7 +4,7 @@ import logging
 from datetime import date
 
 from notifications import services
-from promises import workflow
+from workflow import services as workflow
 
 log = logging.getLogger(__name__)
 

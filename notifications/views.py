@@ -14,15 +14,15 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_http_methods
 
-from inventory.exceptions import BusinessRefusal
+from core.errors import BusinessRefusal
 from notifications.content import consent_page_words
 from notifications.links import consent_token, consent_token_read
 from notifications.locales import date_format, locale_for
 from notifications.models import Notice
 from orders.models import OrderLine
-from promises import workflow
 from promises.models import DelayConsent
-from promises.regional import regional_policy
+from workflow import services as workflow
+from workflow.regional import regional_policy
 
 ANSWERS = ("accept", "cancel", "withdraw")
 #: Answers taken only once the customer confirmed them on a second step.

@@ -69,10 +69,24 @@ class Calendar(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class SupplyKey:
+    """Which source a supply is: the pool's stock (no PO line), or one purchase order line."""
+
+    po_line: int | None = None
+
+    def __str__(self) -> str:
+        return "stock" if self.po_line is None else f"po line {self.po_line}"
+
+
+#: The pool's stock: one source per pool.
+STOCK = SupplyKey()
+
+
+@dataclass(frozen=True, slots=True)
 class Supply:
     """Units of one source that a pool can promise from a date on."""
 
-    key: str
+    key: SupplyKey | str  # any hashable name in tests; the service's keys are SupplyKeys
     kind: str
     reference: str
     qty: int
@@ -124,7 +138,7 @@ class Demand:
 class Allocation:
     """Units of one source given to a line."""
 
-    supply_key: str
+    supply_key: SupplyKey | str
     kind: str
     reference: str
     qty: int

@@ -5,9 +5,9 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
-from inventory.models import PurchaseOrder
+from inventory.models import PurchaseOrder, po_line_available_on
 from orders.models import OrderLine
-from promises.engine import Supply
+from promises.engine import Supply, SupplyKey
 from promises.selectors import pools_load
 from promises.services import pools_allocate
 
@@ -79,11 +79,11 @@ def po_change_impact(*, po: PurchaseOrder, status: str | None = None, eta: date 
         state = states.get((line.sku_id, po.warehouse_id))
         if state is None:
             continue
-        key = f"po:{line.id}"
+        key = SupplyKey(line.id)
         change = lines.get(line.id, POLineChange())
         qty = (change.qty_ordered if change.qty_ordered is not None else line.qty_ordered) - line.qty_received
         line_eta = change.eta if line.id in lines else line.eta
-        available_on = max((line_eta or eta) + timedelta(days=dock), today)
+        available_on = po_line_available_on(eta=line_eta or eta, dock_to_stock_days=dock, today=today)
         others = [s for s in state.supply if s.key != key]
         current = next((s for s in state.supply if s.key == key), None)
         if is_supply and not change.delete and qty > 0:

@@ -16,11 +16,10 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Lower
-from django.dispatch import Signal
 from django.utils import timezone
 
-from inventory.compiled import compiled_objects
-from inventory.exceptions import BusinessRefusal, InvalidInput
+from core.compiled import compiled_objects
+from core.errors import BusinessRefusal, InvalidInput
 from inventory.models import SKU, BackorderCap, Channel, Region, Strategy, Warehouse
 from inventory.services import pools_lock
 from orders.models import Currency, Customer, Order, OrderLine
@@ -28,13 +27,9 @@ from promises import engine
 from promises.calendars import ship_calendar_for, transit_calendar_for
 from promises.labels import promise_label
 from promises.models import PromiseChange
+from promises.ports import workflow
 from promises.selectors import STOCK_DATE, OpenLine, open_backorder_qty, pools_load
 from promises.services import pools_allocate, pools_repromise, promises_mark_communicated
-from promises.workflow import lines_assess
-
-#: Sent inside the intake transaction once an order and its promises are written
-#: (kwargs: order, lines). The notices app queues the backorder confirmation from it.
-order_placed = Signal()
 
 REFUSALS = ("backorder_not_allowed", "cap_exceeded", "beyond_horizon", "no_supply", "unknown_sku")
 
@@ -324,8 +319,8 @@ def _order_place_locked(data, channel, region, skus, now):
     # An estimate accepted beyond confirmed supply goes to the exception queue at once.
     estimates = [line.id for line in lines if not by_line[line.id].confirmed]
     if estimates:
-        lines_assess(line_ids=estimates, now=now)
-    order_placed.send(sender=Order, order=order, lines=lines)
+        workflow().lines_assess(line_ids=estimates, now=now)
+    workflow().order_placed(order=order, lines=lines, now=now)
     return order, True
 
 
@@ -372,7 +367,7 @@ def _channel_region(channel: str, region: str) -> tuple[Channel, Region]:
     return channel_obj, region_obj
 
 
-# Reads compiled once per process (inventory.compiled): an order's lookups by code.
+# Reads compiled once per process (core.compiled): an order's lookups by code.
 
 def _channel_query(code):
     return Channel.objects.filter(code=code, active=True)

@@ -192,7 +192,7 @@ class OrderException(models.Model):
     notes = models.TextField(blank=True)
     opened_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
-    # What the regional policy decided for the slip (promises.policies.SlipDecision).
+    # What the regional policy decided for the slip (workflow.policies.SlipDecision).
     promise_version = models.PositiveIntegerField(
         null=True, blank=True, help_text="The promise version this exception is about.")
     notice_kind = models.CharField(

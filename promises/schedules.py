@@ -4,7 +4,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_q.models import Schedule
 
-from promises.queue import cluster_for
+from core.queue import cluster_for
 
 # name -> (task, schedule type, minutes for MINUTES, run at hour for DAILY)
 JOBS = {

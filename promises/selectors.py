@@ -3,16 +3,24 @@
 import itertools
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import connection
 from django.db.models import F, Sum
 from django.db.models.functions import Coalesce
 
-from inventory.compiled import compiled_sql
-from inventory.models import SKU, PurchaseOrder, PurchaseOrderLine, Region, StockLevel, Warehouse
+from core.compiled import compiled_sql
+from inventory.models import (
+    SKU,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Region,
+    StockLevel,
+    Warehouse,
+    po_line_available_on,
+)
 from orders.models import OrderLine
-from promises.engine import Demand, PoolPolicy, Supply
+from promises.engine import STOCK, Demand, PoolPolicy, Supply, SupplyKey
 
 PoolKey = tuple[int, int]  # (sku_id, warehouse_id)
 
@@ -96,7 +104,7 @@ def pools_load(*, pools: set[PoolKey] | None = None, sku_ids=None,
         state = PoolState(sku_id, wh_id, PoolPolicy(lead_time_days=lead, sell_beyond_supply=beyond))
         usable = on_hand - safety
         if usable > 0:
-            state.supply.append(Supply("stock", "stock", wh_code, usable, STOCK_DATE))
+            state.supply.append(Supply(STOCK, "stock", wh_code, usable, STOCK_DATE))
         states[key] = state
     _missing_pools_add(states, pools, today)
     _po_supply_add(states, _select(_po_supply_query, filters, full), today)
@@ -109,7 +117,7 @@ def _select(build, filters: dict, full: bool, json_columns: tuple[int, ...] = ()
     """Rows of one of the load's queries.
 
     On PostgreSQL through a psycopg cursor (server-side for a full run), with the SQL of a
-    few pools' read compiled once (inventory.compiled). Django's per-row work (results
+    few pools' read compiled once (core.compiled). Django's per-row work (results
     iterator, converters) was most of what a million-line load spent beyond the floor's
     plain read; building and compiling the querysets, half of an order's pool load.
     Elsewhere through the ORM, which converts the database's values.
@@ -199,10 +207,9 @@ def _po_supply_add(states, rows, today):
         state = states.get((sku_id, wh_id))
         if state is None:
             continue
-        # An overdue PO is not available in the past: at the earliest it arrives today.
-        available_on = max((line_eta or po_eta) + timedelta(days=dock), today)
+        available_on = po_line_available_on(eta=line_eta or po_eta, dock_to_stock_days=dock, today=today)
         state.supply.append(
-            Supply(f"po:{line_id}", "purchase_order", number, ordered - received, available_on)
+            Supply(SupplyKey(line_id), "purchase_order", number, ordered - received, available_on)
         )
 
 

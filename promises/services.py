@@ -10,22 +10,22 @@ from datetime import date, datetime
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce, Greatest
-from django.dispatch import Signal
 from django.utils import timezone
 
-from inventory.models import SKU, StockLevel, Warehouse
-from orders.models import OrderLine, OrderSync
-from promises import engine
-from promises.bulk import (
+from core.bulk import (
     commit_without_waiting_for_disk,
     copy_into_temp,
     copy_rows,
     gc_paused,
     model_build,
 )
+from core.queue import enqueue_on_commit
+from inventory.models import SKU, StockLevel, Warehouse
+from orders.models import OrderLine, OrderSync
+from promises import engine
 from promises.calendars import ship_calendar_for, transit_calendar_for
 from promises.models import DirtyPool, Promise, PromiseChange
-from promises.queue import enqueue_on_commit
+from promises.ports import workflow
 from promises.selectors import (
     STOCK_DATE,
     OpenLine,
@@ -37,10 +37,6 @@ from promises.selectors import (
 )
 
 log = logging.getLogger(__name__)
-
-#: Sent inside the re-promising transaction with the PromiseChange rows it wrote; the
-#: regional workflow (exception queue, delay notices) receives it.
-promises_changed = Signal()
 
 Cause = PromiseChange.Cause
 
@@ -117,7 +113,7 @@ def pools_mark_dirty(*, pools: Iterable[PoolKey], cause: str, po_line_id: int | 
 DIRTY_POOLS_PER_TRANSACTION = 100
 
 
-def promises_recompute_dirty(*, now: datetime | None = None, max_passes: int = 10) -> RepromiseResult:
+def dirty_pools_repromise(*, now: datetime | None = None, max_passes: int = 10) -> RepromiseResult:
     """Re-promise every dirty pool, a batch of pools per transaction; safe with many workers.
 
     A worker claims pools by locking their stock rows with SKIP LOCKED, so two workers never
@@ -131,7 +127,7 @@ def promises_recompute_dirty(*, now: datetime | None = None, max_passes: int = 1
                      [:DIRTY_POOLS_PER_TRANSACTION])
         if not batch:
             break
-        batch_result = _dirty_pools_repromise_isolated(batch, now=now or timezone.now())
+        batch_result = _dirty_pools_batch_repromise_isolated(batch, now=now or timezone.now())
         if batch_result is None:
             time.sleep(0.2)  # the pools left are held by other workers or intake
             continue
@@ -139,11 +135,11 @@ def promises_recompute_dirty(*, now: datetime | None = None, max_passes: int = 1
     return result
 
 
-def _dirty_pools_repromise_isolated(dirty_ids: list[int], *, now: datetime) -> RepromiseResult | None:
+def _dirty_pools_batch_repromise_isolated(dirty_ids: list[int], *, now: datetime) -> RepromiseResult | None:
     """Re-promise a batch; if it fails, retry its pools one by one so one bad pool (logged,
     left dirty) does not hold back the others."""
     try:
-        return _dirty_pools_repromise(dirty_ids, now=now)
+        return _dirty_pools_batch_repromise(dirty_ids, now=now)
     except Exception:
         if len(dirty_ids) == 1:
             raise
@@ -151,7 +147,7 @@ def _dirty_pools_repromise_isolated(dirty_ids: list[int], *, now: datetime) -> R
     result, failed = None, 0
     for dirty_id in dirty_ids:
         try:
-            pool_result = _dirty_pools_repromise([dirty_id], now=now)
+            pool_result = _dirty_pools_batch_repromise([dirty_id], now=now)
         except Exception:
             failed += 1
             log.exception("re-promising dirty pool mark %s failed; it stays dirty", dirty_id)
@@ -164,7 +160,7 @@ def _dirty_pools_repromise_isolated(dirty_ids: list[int], *, now: datetime) -> R
     return result
 
 
-def _dirty_pools_repromise(dirty_ids: list[int], *, now: datetime) -> RepromiseResult | None:
+def _dirty_pools_batch_repromise(dirty_ids: list[int], *, now: datetime) -> RepromiseResult | None:
     with gc_paused(), transaction.atomic():
         commit_without_waiting_for_disk()  # the pool stays dirty if lost
         claimed = _dirty_pools_claim(dirty_ids)
@@ -201,7 +197,7 @@ def _dirty_pools_claim(dirty_ids: list[int]) -> set[PoolKey]:
     return set(rows)
 
 
-def promises_recompute_all(*, cause: str = Cause.NIGHTLY, sku_ids=None, now: datetime | None = None,
+def pools_repromise_all(*, cause: str = Cause.NIGHTLY, sku_ids=None, now: datetime | None = None,
                            chunk_skus: int = 5000, note: str = "") -> RepromiseResult:
     """Re-promise every pool (or those of sku_ids), a chunk of SKUs per transaction.
 
@@ -281,7 +277,8 @@ def pools_repromise(states: dict[PoolKey, PoolState], *, cause: str, now: dateti
     result.written = len(rows)
     result.changes = changes
     if changes:
-        promises_changed.send(sender=PromiseChange, changes=changes, now=now)
+        # The regional workflow judges the moved lines before this transaction commits.
+        workflow().promise_changes_assess(changes=changes, now=now)
     return result
 
 
@@ -296,7 +293,7 @@ def promise_row(line: OpenLine, a: engine.Assignment, transit, strategy: str, no
     delivery_from, delivery_to = transit.delivery_window(a.ship_date)
     sources = [
         {"kind": al.kind, "reference": al.reference,
-         "po_line": int(al.supply_key[3:]) if al.kind == "purchase_order" else None,
+         "po_line": al.supply_key.po_line,
          "qty": al.qty,
          "available_on": None if al.available_on == STOCK_DATE else al.available_on.isoformat()}
         for al in a.allocations

@@ -37,31 +37,38 @@ def _request_user_id():
     return user.pk if user is not None and user.is_authenticated else None
 
 
-def _remember(instance, fields):
-    """Keep the stored values of `fields` on the instance before it is saved."""
-    if instance.pk is None:
+#: Order lines keep the stored values of these fields in a pre_save read of their own, not a
+#: field tracker: partner pulls load them by the thousand and agents save them one at a time,
+#: so a copy per load would cost more than a read per save.
+def _order_line_remember(sender, instance, raw=False, **kwargs):
+    if raw or instance.pk is None:
         instance._stored = None
         return
-    instance._stored = type(instance).objects.filter(pk=instance.pk).values(*fields).first()
+    instance._stored = OrderLine.objects.filter(pk=instance.pk).values(*ORDER_LINE_FIELDS).first()
 
 
-#: The fields whose stored values each receiver below compares with the saved ones.
-WATCHED = {PurchaseOrder: PO_FIELDS, PurchaseOrderLine: PO_LINE_FIELDS, StockLevel: ("on_hand",),
-           SKU: SKU_FIELDS, OrderLine: ORDER_LINE_FIELDS}
+pre_save.connect(_order_line_remember, sender=OrderLine, dispatch_uid="promises.remember.OrderLine")
 
 
-def fields_remember(sender, instance, raw=False, **kwargs):
-    """Keep the stored values of the watched fields on the instance about to be saved."""
-    if not raw:
-        _remember(instance, WATCHED[sender])
+def _stored(instance, fields) -> dict | None:
+    """Return the values these fields had when the instance was loaded (None: a new row).
 
-
-for _model in WATCHED:
-    pre_save.connect(fields_remember, sender=_model, dispatch_uid=f"promises.remember.{_model.__name__}")
+    Inventory rows carry a field tracker (model_utils.FieldTracker); order lines the
+    values read just before their save.
+    """
+    if isinstance(instance, OrderLine):
+        return instance._stored
+    if instance.pk is None or instance._state.adding:
+        return None
+    try:
+        tracker = instance.tracker
+        return {f: tracker.previous(f) for f in fields}
+    except AttributeError:  # built without __init__ (core.bulk): nothing loaded to compare
+        return dict.fromkeys(fields)
 
 
 def _changed(instance, fields) -> bool:
-    stored = getattr(instance, "_stored", None)
+    stored = _stored(instance, fields)
     return stored is None or any(stored[f] != getattr(instance, f) for f in fields)
 
 
@@ -69,7 +76,7 @@ def _changed(instance, fields) -> bool:
 def po_changed(sender, instance, created, raw=False, **kwargs):
     if raw or created or not _changed(instance, PO_FIELDS):
         return
-    stored = instance._stored
+    stored = _stored(instance, PO_FIELDS)
     po_lines = {(sku_id, warehouse_id): line_id
                 for line_id, sku_id in instance.lines.values_list("id", "sku_id")
                 for warehouse_id in (instance.warehouse_id, stored["warehouse_id"])}
@@ -83,9 +90,10 @@ def po_line_changed(sender, instance, created, raw=False, **kwargs):
         return
     po = instance.purchase_order
     pools = {(instance.sku_id, po.warehouse_id)}
-    if instance._stored:
-        pools.add((instance._stored["sku_id"], po.warehouse_id))
-    what = "new line" if created else _what_changed(instance._stored, instance, PO_LINE_FIELDS)
+    stored = _stored(instance, PO_LINE_FIELDS)
+    if stored and stored["sku_id"] is not None:
+        pools.add((stored["sku_id"], po.warehouse_id))
+    what = "new line" if created else _what_changed(stored, instance, PO_LINE_FIELDS)
     pools_mark_dirty(pools=pools, cause=Cause.PO_CHANGE, po_line_id=instance.pk,
                      user_id=_request_user_id(), note=f"{po.number}: {what}")
 

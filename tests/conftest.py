@@ -75,3 +75,18 @@ def superuser(db, django_user_model):
 @pytest.fixture
 def now():
     return datetime.now(UTC)
+
+
+#: The moment date-sensitive tests start at: a Monday, mid-morning in New York, afternoon in
+#: Europe, no public holiday near in any region. The clock ticks on from there.
+CLOCK_START = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def frozen_clock():
+    """Start the clock at CLOCK_START (time-machine), so business days never depend on the
+    day the suite runs; a test may travel further itself."""
+    import time_machine
+
+    with time_machine.travel(CLOCK_START, tick=True) as traveller:
+        yield traveller

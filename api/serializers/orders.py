@@ -1,7 +1,6 @@
 """Orders: intake input, the order with its lines and promises, cancellations, shipments."""
 
 from datetime import UTC
-from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.core.exceptions import ObjectDoesNotExist
 from drf_spectacular.types import OpenApiTypes
@@ -9,12 +8,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers.common import SOURCE_KINDS
+from core.money import money
 from inventory.models import Region, Strategy
 from orders.models import Cancellation, Currency, Order, OrderLine
 from promises.intake import line_promise_label
 
 MAX_INT = 2_147_483_647
-CENT = Decimal("0.01")
 
 
 
@@ -187,7 +186,7 @@ def _timestamp(value):
 
 def _money(value):
     """As DRF renders a 2-decimal DecimalField: a string, quantized."""
-    return None if value is None else f"{value.quantize(CENT, rounding=ROUND_HALF_EVEN):f}"
+    return None if value is None else f"{money(value):f}"
 
 
 def _date(value):

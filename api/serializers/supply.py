@@ -34,7 +34,8 @@ class POLineSerializer(serializers.ModelSerializer):
     eta = serializers.DateField(read_only=True, allow_null=True,
                                 help_text="This line's ETA override; null: the PO's ETA.")
     available_on = serializers.SerializerMethodField(
-        help_text="Date the open units can be picked: effective ETA plus dock-to-stock days.")
+        help_text="Date the open units can be picked: effective ETA plus dock-to-stock days, "
+                  "never before today in the destination warehouse.")
 
     class Meta:
         model = PurchaseOrderLine

@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from orders.models import Order, OrderSync
-from promises.services import promises_recompute_all
+from promises.services import pools_repromise_all
 from tests.factories.orders import OrderFactory
 from tests.factories.promises import backorder_line
 
@@ -84,7 +84,7 @@ def test_a_repromise_moves_the_clock_partners_sync_on_not_the_order_row(make_cli
     b.po.eta = timezone.localdate() + timedelta(days=60)
     b.po.save()
     started = timezone.now()
-    promises_recompute_all(cause="manual", sku_ids=[b.line.sku_id])
+    pools_repromise_all(cause="manual", sku_ids=[b.line.sku_id])
     assert Order.objects.get(pk=b.order.pk).updated_at == before_row
     moved = sync_of(b.order).updated_at
     assert moved > before_sync and moved >= started
@@ -98,5 +98,5 @@ def test_a_repromise_moves_the_clock_partners_sync_on_not_the_order_row(make_cli
 def test_a_repromise_that_changes_nothing_leaves_the_clock():
     b = backorder_line("US", eta_days=14)
     before = sync_of(b.order).updated_at
-    promises_recompute_all(cause="manual", sku_ids=[b.line.sku_id])
+    pools_repromise_all(cause="manual", sku_ids=[b.line.sku_id])
     assert sync_of(b.order).updated_at == before

@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from promises.fulfilment import order_cancel
 from promises.intake import CustomerInput, LineInput, OrderInput, order_place
+from workflow.fulfilment import order_cancel
 
 pytestmark = pytest.mark.django_db
 

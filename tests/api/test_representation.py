@@ -7,7 +7,7 @@ from api.selectors import orders_visible
 from api.serializers.orders import OrderSerializer
 from inventory.models import Channel
 from orders.models import Order
-from promises.fulfilment import order_cancel
+from workflow.fulfilment import order_cancel
 
 pytestmark = pytest.mark.django_db
 

@@ -1,8 +1,10 @@
 """PUT /stock/{warehouse}/{sku}/, purchase orders, POST /receipts/."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from api.models import Scope
 from inventory.models import PurchaseOrder, PurchaseOrderLine, Receipt, StockLevel
@@ -210,3 +212,16 @@ def test_receipts_need_fulfilment_write(make_client, open_po):
     error_of(client.post("/api/v1/receipts/", {
         "purchase_order": "PO-RCV-1", "lines": [{"sku": "RCV-1", "qty": 1}]}, format="json"),
         403, "permission_denied")
+
+
+def test_an_overdue_po_line_is_available_today_in_the_api_as_in_the_promises(us_client):
+    # Given a confirmed PO whose ETA passed a week ago, with a backorder promised from it
+    po = PurchaseOrder.objects.filter(status="confirmed", lines__isnull=False).order_by("id").first()
+    past = timezone.localdate() - timedelta(days=7)
+    PurchaseOrder.objects.filter(pk=po.pk).update(eta=past)
+    po.lines.update(eta=None)
+    # Then the API gives the date the engine uses for it: today in the warehouse, not a week
+    # ago plus the dock days
+    body = us_client.get(f"/api/v1/purchase-orders/{po.number}/").json()
+    today = datetime.now(ZoneInfo(po.warehouse.timezone)).date()
+    assert {line["available_on"] for line in body["lines"]} == {today.isoformat()}

@@ -96,7 +96,7 @@ def backorder_line(region_code: str = "US", *, eta_days: int = 14, qty: int = 1,
 
 def _backorder_line(region_code, *, eta_days, qty, locale, essential_date, channel_code, unit_price,
                     communicate, placed_at, sku) -> Backorder:
-    from promises.services import promises_mark_communicated, promises_recompute_all
+    from promises.services import pools_repromise_all, promises_mark_communicated
 
     r = region(region_code)
     warehouse = WarehouseFactory(**WAREHOUSES[region_code], serves=[region_code])
@@ -110,7 +110,7 @@ def _backorder_line(region_code, *, eta_days, qty, locale, essential_date, chann
                          placed_at=placed_at or datetime.now(UTC),
                          paid_amount=unit_price * qty)
     line = OrderLineFactory(order=order, sku=sku, warehouse=warehouse, qty=qty, unit_price=unit_price)
-    promises_recompute_all(cause="manual", sku_ids=[sku.id])
+    pools_repromise_all(cause="manual", sku_ids=[sku.id])
     if communicate:
         promises_mark_communicated(line_ids=[line.id])
     line.refresh_from_db()

@@ -25,11 +25,71 @@ def test_changelist_renders_in_a_handful_of_queries(agent_client, model, model_a
     assert response.status_code == 200, response.content[:500]
 
 
+def _task(success: bool):
+    from django.utils import timezone
+    from django_q.models import Task
+
+    now = timezone.now()
+    return Task.objects.create(id=f"smoke{int(success)}", name=f"smoke-{success}", func="math.floor",
+                               started=now, stopped=now, success=success, attempt_count=1)
+
+
+def _queued():
+    from django_q.models import OrmQ
+    from django_q.signing import SignedPackage
+
+    return OrmQ.objects.create(key="default", payload=SignedPackage.dumps({"id": "q1", "func": "math.floor"}),
+                               lock=None)
+
+
+def _consent():
+    from promises.models import Promise
+    from tests.factories.promises import DelayConsentFactory
+
+    promise = Promise.objects.order_by("pk").first()
+    return DelayConsentFactory(line=promise.line, promise_version=promise.version)
+
+
+def _dirty_pool():
+    from django.utils import timezone
+
+    from inventory.models import StockLevel
+    from promises.models import DirtyPool
+
+    stock = StockLevel.objects.order_by("pk").first()
+    return DirtyPool.objects.create(sku_id=stock.sku_id, warehouse_id=stock.warehouse_id, cause="manual",
+                                    marked_at=timezone.now())
+
+
+def _partner_key():
+    from tests.factories.api import PartnerKeyFactory
+
+    return PartnerKeyFactory()
+
+
+def _group():
+    from django.contrib.auth.models import Group
+
+    return Group.objects.create(name="Smoke")
+
+
+def _schedule():
+    from django_q.models import Schedule
+
+    return Schedule.objects.create(name="smoke", func="math.floor", schedule_type=Schedule.DAILY)
+
+
+#: Rows the demo book does not hold, built for their change form.
+ROW_BUILDERS = {
+    "django_q.Success": lambda: _task(True), "django_q.Failure": lambda: _task(False),
+    "django_q.OrmQ": _queued, "django_q.Schedule": _schedule, "promises.DelayConsent": _consent,
+    "promises.DirtyPool": _dirty_pool, "api.PartnerKey": _partner_key, "auth.Group": _group,
+}
+
+
 @pytest.mark.parametrize(("model", "model_admin"), MODELS, ids=IDS)
 def test_change_form_renders(agent_client, model, model_admin):
-    obj = model._default_manager.order_by("pk").first()
-    if obj is None:
-        pytest.skip(f"no {model._meta.verbose_name} in the demo data")
+    obj = model._default_manager.order_by("pk").first() or ROW_BUILDERS[model._meta.label]()
     url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[obj.pk])
     response = agent_client.get(url)
     assert response.status_code == 200, response.content[:500]

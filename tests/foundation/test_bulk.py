@@ -1,11 +1,11 @@
-"""promises.bulk's helpers for steps over thousands of rows."""
+"""core.bulk's helpers for steps over thousands of rows."""
 
 import gc
 
 import pytest
 from django.db import connection, transaction
 
-from promises.bulk import commit_without_waiting_for_disk, gc_paused
+from core.bulk import commit_without_waiting_for_disk, gc_paused
 
 
 def test_gc_paused_stops_the_collector_inside_and_restores_it_after_even_on_error():

@@ -1,4 +1,4 @@
-"""inventory.compiled: a queryset compiled once returns what the ORM returns for each call."""
+"""core.compiled: a queryset compiled once returns what the ORM returns for each call."""
 
 from unittest import mock
 
@@ -6,8 +6,8 @@ import pytest
 from django.db import connection, transaction
 from django.db.transaction import TransactionManagementError
 
-from inventory import compiled
-from inventory.compiled import compiled_objects, compiled_sql
+from core import compiled
+from core.compiled import compiled_objects, compiled_sql
 from inventory.models import SKU, StockLevel, Supplier
 
 pytestmark = pytest.mark.django_db

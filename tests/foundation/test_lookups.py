@@ -49,8 +49,8 @@ def test_postgres_sends_one_parameter_however_long_the_list(skus):
 
 
 def test_model_build_gives_the_instance_model_init_gives():
+    from core.bulk import model_build
     from notifications.models import Notice
-    from promises.bulk import model_build
 
     values = {"kind": "delay_notice", "idempotency_key": "1:delay_notice:2", "order_id": 7,
               "email": "a@example.com", "locale": "en_US"}
@@ -62,8 +62,8 @@ def test_model_build_gives_the_instance_model_init_gives():
 
 
 def test_model_build_refuses_an_unknown_field():
+    from core.bulk import model_build
     from notifications.models import Notice
-    from promises.bulk import model_build
 
     with pytest.raises(TypeError, match="no field"):
         model_build(Notice, kind="delay_notice", colour="red")
@@ -72,7 +72,7 @@ def test_model_build_refuses_an_unknown_field():
 def test_ids_match_what_a_list_matches_without_django_touching_each_id(skus, monkeypatch):
     from django.db.models.sql.query import Query
 
-    from promises.lookups import Ids
+    from core.lookups import Ids
 
     wanted = [skus[1].pk, skus[2].pk, 10**9]
     resolved = []
@@ -92,7 +92,7 @@ def test_ids_match_what_a_list_matches_without_django_touching_each_id(skus, mon
 
 
 def test_model_loaded_gives_the_instance_the_orm_loads(skus):
-    from promises.bulk import model_loaded
+    from core.bulk import model_loaded
 
     names = [f.attname for f in SKU._meta.concrete_fields]
     row = SKU.objects.filter(pk=skus[2].pk).values_list(*names).get()
@@ -106,7 +106,7 @@ def test_model_loaded_gives_the_instance_the_orm_loads(skus):
 
 
 def test_ids_take_integers_only():
-    from promises.lookups import Ids
+    from core.lookups import Ids
 
     assert Ids(iter([3, True, 5])).values == [3, 1, 5]
     for wrong in (["7"], [7.0], [None]):

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from inventory.models import PurchaseOrderLine, Receipt, StockLevel
 from promises.models import DirtyPool, Promise, PromiseChange
-from promises.services import pools_mark_dirty, promises_recompute_dirty
+from promises.services import dirty_pools_repromise, pools_mark_dirty
 from tests.intake.helpers import place, us_pool
 
 pytestmark = pytest.mark.django_db
@@ -62,11 +62,11 @@ def test_a_worker_dying_mid_pool_leaves_old_promises_and_the_mark(monkeypatch):
 
     monkeypatch.setattr("promises.services.promises_write", die)
     with pytest.raises(SystemExit):
-        promises_recompute_dirty()
+        dirty_pools_repromise()
     assert Promise.objects.get().stock_qty == before.stock_qty == 1
     assert DirtyPool.objects.count() == 1
     monkeypatch.undo()
-    promises_recompute_dirty()
+    dirty_pools_repromise()
     assert Promise.objects.get().stock_qty == 0 and not DirtyPool.objects.exists()
 
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from inventory.exceptions import BusinessRefusal
+from core.errors import BusinessRefusal
 from inventory.models import BackorderCap, StockLevel
 from orders.models import Order, OrderLine
 from promises.models import DirtyPool, Promise
-from promises.services import promises_recompute_dirty
+from promises.services import dirty_pools_repromise
 from tests import concurrency
 from tests.factories.inventory import SKUFactory
 from tests.intake.helpers import MONDAY, place, us_pool
@@ -99,7 +99,7 @@ def test_two_workers_drain_dirty_pools_without_recomputing_one_pool_twice_at_onc
         for sku in skus
     ])
     # And two workers run the coalescing task at the same time
-    results = race(lambda i: promises_recompute_dirty(), n=2)
+    results = race(lambda i: dirty_pools_repromise(), n=2)
     # Then every pool was recomputed exactly once, no mark is left, no stock is promised
     assert not DirtyPool.objects.exists()
     assert sum(r.pools for r in results) == 30, results

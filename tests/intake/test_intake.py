@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from inventory.exceptions import BusinessRefusal, InvalidInput
+from core.errors import BusinessRefusal, InvalidInput
 from inventory.models import BackorderCap
 from orders.models import Order, OrderLine
 from promises.intake import CustomerInput, LineInput, OrderInput, available_to_promise, order_place

@@ -3,7 +3,7 @@
 import pytest
 from django.db import transaction
 
-from promises.queue import enqueue_on_commit
+from core.queue import enqueue_on_commit
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def test_nothing_is_enqueued_before_commit(django_capture_on_commit_callbacks):
 @pytest.fixture
 def sent(monkeypatch):
     """The (task, options) pairs handed to django-q2, instead of enqueueing them."""
-    import promises.queue as queue
+    import core.queue as queue
 
     calls = []
     monkeypatch.setattr(queue, "async_task", lambda func, *args, **kwargs: calls.append((func, kwargs)))

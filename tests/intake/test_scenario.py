@@ -8,7 +8,7 @@ from django.core.management import call_command
 from inventory.services import po_update, receipt_record
 from orders.models import OrderLine
 from promises.models import DirtyPool, Promise, PromiseChange
-from promises.services import promises_recompute_dirty
+from promises.services import dirty_pools_repromise
 from tests.intake.helpers import MONDAY, place, us_pool
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,7 @@ def test_three_ship_from_stock_two_after_the_eta_then_a_slip_and_a_receipt(
     with django_capture_on_commit_callbacks(execute=True):
         po_update(po=po, eta=eta + timedelta(weeks=7))
     # (the receiver records the user of an admin request; here the change is attributed by hand)
-    promises_recompute_dirty(now=MONDAY)
+    dirty_pools_repromise(now=MONDAY)
     # Then both backorders move later and two PromiseChange rows say why
     after = promises_of(orders)
     assert [p.ship_date for p in after[:3]] == [p.ship_date for p in first[:3]]
@@ -59,7 +59,7 @@ def test_three_ship_from_stock_two_after_the_eta_then_a_slip_and_a_receipt(
     # When the PO is received
     with django_capture_on_commit_callbacks(execute=True):
         receipt_record(po_number=po.number, lines=[(sku.code, 10)], user=buyer)
-    promises_recompute_dirty(now=MONDAY + timedelta(days=1))
+    dirty_pools_repromise(now=MONDAY + timedelta(days=1))
     # Then both are released to stock and ship within days
     released = promises_of(orders[3:])
     for p in released:
@@ -80,7 +80,7 @@ def test_repromise_command_all_and_by_sku(capsys):
 
 
 def test_a_second_partial_shipment_moves_the_order_for_partners_syncs():
-    from promises.fulfilment import shipment_record
+    from workflow.fulfilment import shipment_record
 
     sku, _, _ = us_pool(on_hand=5)
     order, _ = place(sku, qty=3)
@@ -108,14 +108,14 @@ def test_a_po_change_marks_each_line_pool_with_its_own_po_line_in_one_statement(
         PurchaseOrderLine.objects.create(purchase_order=po, sku=other, qty_ordered=5)
         place(other)
     place(sku)
-    promises_recompute_dirty(now=MONDAY)
+    dirty_pools_repromise(now=MONDAY)
     with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=False):
         po_update(po=po, eta=po.eta + timedelta(weeks=2))
     marks = [q["sql"] for q in queries if "promises_dirtypool" in q["sql"] and "INSERT" in q["sql"]]
     assert len(marks) == 1  # five pools, one upsert
     expected = dict(PurchaseOrderLine.objects.filter(purchase_order=po).values_list("sku_id", "id"))
     assert dict(DirtyPool.objects.values_list("sku_id", "po_line_id")) == expected
-    promises_recompute_dirty(now=MONDAY)
+    dirty_pools_repromise(now=MONDAY)
     changes = PromiseChange.objects.filter(cause=PromiseChange.Cause.PO_CHANGE)
     assert changes.count() == 5
     assert all(c.po_line_id == expected[c.line.sku_id] for c in changes)

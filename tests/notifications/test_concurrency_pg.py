@@ -8,11 +8,11 @@ from django.core import mail
 from notifications import services
 from notifications.models import Notice
 from orders.models import Cancellation, OrderLine
-from promises import workflow
 from promises.models import OrderException
 from tests import concurrency
 from tests.factories.promises import backorder_line
 from tests.workflow.steps import noon, slip
+from workflow import services as workflow
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

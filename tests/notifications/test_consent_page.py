@@ -9,9 +9,9 @@ from django.urls import reverse
 
 from notifications.links import SALT, consent_token, consent_url
 from orders.models import Cancellation
-from promises.fulfilment import shipment_record
 from promises.models import DelayConsent
 from tests.workflow.steps import answer, page_answers, slip
+from workflow.fulfilment import shipment_record
 
 pytestmark = pytest.mark.django_db
 

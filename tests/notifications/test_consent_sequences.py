@@ -12,10 +12,10 @@ from django.urls import reverse
 from notifications.links import consent_token, consent_token_read
 from notifications.models import Notice
 from orders.models import Cancellation, OrderLine
-from promises.fulfilment import shipment_record
 from promises.models import DelayConsent
 from tests.factories.promises import backorder_line
 from tests.workflow.steps import consent_paths, emails_to, slip
+from workflow.fulfilment import shipment_record
 
 pytestmark = pytest.mark.django_db
 

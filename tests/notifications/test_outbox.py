@@ -11,13 +11,13 @@ from django.utils import timezone
 from inventory.models import PurchaseOrder
 from notifications import services
 from notifications.models import Notice
-from promises import workflow
 from promises.intake import CustomerInput, LineInput, OrderInput, order_place
 from promises.models import OrderException
 from tests.factories.inventory import PurchaseOrderFactory, PurchaseOrderLineFactory, SKUFactory
 from tests.factories.promises import backorder_line
 from tests.notifications.backends import WorkerKilled
 from tests.workflow.steps import emails_to, slip
+from workflow import services as workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -174,7 +174,7 @@ def test_a_stuck_notice_resent_by_an_agent_keeps_its_message_id(slipped_us_line,
 
 
 def test_a_notice_about_a_line_that_shipped_meanwhile_is_not_sent(slipped_us_line):
-    from promises.fulfilment import shipment_record
+    from workflow.fulfilment import shipment_record
 
     b = slipped_us_line
     shipment_record(order=b.order, lines=[(b.line.pk, 1)])

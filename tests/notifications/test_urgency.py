@@ -1,11 +1,11 @@
-"""The notice drain yields to re-promising and a slip's assessment (promises.urgency)."""
+"""The notice drain yields to re-promising and a slip's assessment (core.urgency)."""
 
 import threading
 
 import pytest
 from django.db import connection
 
-from promises.urgency import (
+from core.urgency import (
     Yielder,
     exceptions_being_raised,
     exceptions_being_raised_elsewhere,

@@ -50,9 +50,9 @@ def test_each_task_runs_on_its_own_cluster(transactional_db, tmp_path):
     workers = subprocess.Popen([sys.executable, "manage.py", "workers"], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        enqueue = ("from promises.queue import enqueue_on_commit\n"
+        enqueue = ("from core.queue import enqueue_on_commit\n"
                    "enqueue_on_commit('promises.tasks.repromise_dirty_pools')\n"
-                   "enqueue_on_commit('promises.tasks.recorded_changes_assess', [])\n"
+                   "enqueue_on_commit('workflow.tasks.recorded_changes_assess', [])\n"
                    "enqueue_on_commit('notifications.tasks.notices_send_due')\n")
         done = subprocess.run([sys.executable, "manage.py", "shell", "--no-imports", "-c", enqueue],
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
@@ -67,7 +67,7 @@ def test_each_task_runs_on_its_own_cluster(transactional_db, tmp_path):
     output = (tmp_path / "workers.log").read_text(errors="replace")
     assert ran == {
         "promises.tasks.repromise_dirty_pools": name,
-        "promises.tasks.recorded_changes_assess": name,
+        "workflow.tasks.recorded_changes_assess": name,
         "notifications.tasks.notices_send_due": f"{name}-notices",
     }, output[-3000:]
     assert Task.objects.filter(success=True).count() == 3

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from promises.policies import (
+from workflow.policies import (
     EUPolicy,
     RegionRules,
     SlipDecision,

@@ -37,7 +37,7 @@ def test_a_spawned_worker_loads_this_and_next_years_holidays_of_every_warehouse_
                                    KeyError("a timezone nobody knows")])
 def test_no_error_stops_a_worker_at_spawn(monkeypatch, error):
     from inventory.models import Region
-    from promises.warmup import worker_warm
+    from workflow.warmup import worker_warm
 
     def failing(*args, **kwargs):
         raise error

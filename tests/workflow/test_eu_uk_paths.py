@@ -10,7 +10,6 @@ from django.test import TestCase
 
 from notifications.locales import money_format
 from orders.models import Cancellation, OrderLine
-from promises import workflow
 from promises.models import DelayConsent, OrderException
 from tests.factories.promises import backorder_line
 from tests.workflow.steps import (
@@ -22,6 +21,7 @@ from tests.workflow.steps import (
     run_job,
     slip,
 )
+from workflow import services as workflow
 
 pytestmark = pytest.mark.django_db
 

@@ -8,11 +8,11 @@ from django.test import TestCase
 from django.utils import timezone
 
 from orders.models import Cancellation, OrderLine
-from promises import workflow
 from promises.models import OrderException, Promise
 from tests.factories.inventory import BackorderCapFactory
 from tests.factories.promises import OrderExceptionFactory, backorder_line
 from tests.workflow.steps import noon, run_job, slip
+from workflow import services as workflow
 
 pytestmark = pytest.mark.django_db
 

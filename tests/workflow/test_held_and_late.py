@@ -8,10 +8,10 @@ import time_machine
 
 from notifications import services
 from notifications.models import Notice
-from promises import workflow
 from promises.models import OrderException
 from tests.factories.promises import backorder_line
 from tests.workflow.steps import noon, run_job, slip
+from workflow import services as workflow
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.test import TestCase
 from notifications.models import Notice
 from orders.models import Customer, Order, OrderLine
 from promises.models import OrderException
-from promises.services import promises_mark_communicated, promises_recompute_all
+from promises.services import pools_repromise_all, promises_mark_communicated
 from tests.factories.promises import backorder_line
 from tests.workflow.steps import slip
 
@@ -28,16 +28,16 @@ def test_a_slip_of_250_lines_raises_one_exception_and_one_notice_each_with_histo
         # A slip above the inline limit: assessed after commit, in parts of whole orders
         settings.BACKORDER_DESK = {**settings.BACKORDER_DESK, "WORKFLOW_INLINE_MAX_LINES": 0,
                                    "WORKFLOW_DEFERRED_PARTS": deferred_parts}
-        from notifications import signals
+        from workflow import ports
 
-        enqueue = signals.enqueue_on_commit
+        enqueue = ports.enqueue_on_commit
 
         def recording(func, *args, **kwargs):
-            if func == "promises.tasks.recorded_changes_assess":
+            if func == "workflow.tasks.recorded_changes_assess":
                 assessed.append(list(args[0]))
             return enqueue(func, *args, **kwargs)
 
-        monkeypatch.setattr(signals, "enqueue_on_commit", recording)
+        monkeypatch.setattr(ports, "enqueue_on_commit", recording)
     # Given 250 more lines of the same pool, promised and told (setup's tasks run here)
     with TestCase.captureOnCommitCallbacks(execute=True):
         b = backorder_line("US", eta_days=14)
@@ -53,7 +53,7 @@ def test_a_slip_of_250_lines_raises_one_exception_and_one_notice_each_with_histo
         OrderLine.objects.bulk_create([
             OrderLine(order=o, sku=b.line.sku, warehouse=b.warehouse, qty=1, unit_price=Decimal("9.00"))
             for o in orders])
-        promises_recompute_all(cause="manual", sku_ids=[b.line.sku_id])
+        pools_repromise_all(cause="manual", sku_ids=[b.line.sku_id])
         promises_mark_communicated()
     # When the PO slips
     assessed.clear()
@@ -81,7 +81,7 @@ def test_a_slip_of_250_lines_raises_one_exception_and_one_notice_each_with_histo
 def test_a_large_slip_is_split_into_balanced_parts_of_whole_orders():
     from types import SimpleNamespace
 
-    from promises.workflow import large_slip_parts
+    from workflow.services import large_slip_parts
 
     # order 1 has three lines, orders 2-5 one each; line 10 changed twice
     changes = [SimpleNamespace(order_id=o, line_id=line) for o, line in
@@ -95,7 +95,7 @@ def test_a_large_slip_is_split_into_balanced_parts_of_whole_orders():
 def test_a_deferred_assessment_trusts_the_changes_it_carries_only_for_the_current_promise():
     from inventory.models import Channel, Region
     from promises.models import PromiseChange
-    from promises.workflow.facts import current_changes, lines_facts
+    from workflow.facts import current_changes, lines_facts
 
     # Given a line whose promise moved (its change recorded at the promise's new version)
     b = slip(backorder_line("US", eta_days=14), days=10)
@@ -132,7 +132,7 @@ def deferred(settings, monkeypatch):
 def test_a_deferred_assessment_commits_its_exceptions_first_and_a_lost_notice_is_written_by_the_sweep(
         deferred, monkeypatch):
     from notifications import services, tasks
-    from promises.workflow import assessment
+    from workflow import assessment
 
     b = backorder_line("US", eta_days=14)
 
@@ -164,7 +164,7 @@ def test_a_deferred_assessment_commits_its_exceptions_first_and_a_lost_notice_is
 
 def test_an_earlier_date_notice_lost_between_the_two_transactions_is_written_by_the_sweep(deferred, monkeypatch):
     from notifications import services, tasks
-    from promises.workflow import assessment
+    from workflow import assessment
 
     # Given a line told of its slip (the delay notice went out)
     b = slip(backorder_line("US", eta_days=14), days=10)
@@ -196,7 +196,7 @@ def test_notices_are_not_written_for_a_line_whose_promise_moved_on_between_the_t
     from django.utils import timezone
 
     from promises.models import Promise
-    from promises.workflow import assessment
+    from workflow import assessment
 
     # Given a slip assessed up to its exceptions' commit, its notices not yet written
     original, held = assessment._notices_write_after, []
@@ -211,7 +211,7 @@ def test_notices_are_not_written_for_a_line_whose_promise_moved_on_between_the_t
 
 
 def test_a_deferred_assessment_corrects_the_notice_state_the_outbox_answers_otherwise(deferred, settings):
-    from promises.workflow import recorded_changes_assess
+    from workflow.services import recorded_changes_assess
 
     # Given a slip whose delay notice is held for review
     settings.BACKORDER_DESK = {**settings.BACKORDER_DESK, "HOLD_NOTICES_REGIONS": ["US"]}
@@ -246,7 +246,7 @@ def test_withdrawing_with_versions_leaves_notices_about_a_newer_promise(deferred
 
 def test_a_large_slips_part_writes_its_notices_once_the_other_parts_raised_their_exceptions(
         deferred, monkeypatch):
-    from promises.workflow import assessment
+    from workflow import assessment
 
     b = backorder_line("US", eta_days=14)
     seen = []
@@ -267,7 +267,7 @@ def test_a_large_slips_part_writes_its_notices_once_the_other_parts_raised_their
 def test_a_delay_notice_about_an_older_promise_does_not_resolve_the_newer_promises_exception(settings):
     from django.utils import timezone
 
-    from promises.workflow import announced_for, notice_delivered
+    from workflow.services import announced_for, notice_delivered
 
     # Given a slip whose delay notice is held, so its exception stays open
     settings.BACKORDER_DESK = {**settings.BACKORDER_DESK, "HOLD_NOTICES_REGIONS": ["US"]}
@@ -286,7 +286,7 @@ def test_a_delay_notice_about_an_older_promise_does_not_resolve_the_newer_promis
 
 
 def test_assessing_a_line_again_keeps_its_unsent_earlier_date_notice(deferred, settings):
-    from promises.workflow import recorded_changes_assess
+    from workflow.services import recorded_changes_assess
 
     # Given a line told of its slip, then moved back earlier while the mail server fails
     b = slip(backorder_line("US", eta_days=14), days=10)

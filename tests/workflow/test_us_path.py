@@ -8,10 +8,7 @@ from django.core import mail
 
 from notifications.models import Notice
 from orders.models import Cancellation, OrderLine
-from promises import workflow
-from promises.fulfilment import shipment_record
 from promises.models import DelayConsent, OrderException
-from promises.policies import USPolicy
 from tests.factories.promises import backorder_line
 from tests.workflow.steps import (
     answer,
@@ -23,6 +20,9 @@ from tests.workflow.steps import (
     run_job,
     slip,
 )
+from workflow import services as workflow
+from workflow.fulfilment import shipment_record
+from workflow.policies import USPolicy
 
 pytestmark = pytest.mark.django_db
 

@@ -15,13 +15,13 @@ from inventory.models import PurchaseOrder
 from inventory.services import po_update
 from notifications.models import Notice
 from orders.models import Cancellation, OrderLine
-from promises import workflow
-from promises.fulfilment import order_cancel
 from promises.models import DelayConsent, OrderException
-from promises.policies import USPolicy
-from promises.services import promises_recompute_all
+from promises.services import pools_repromise_all
 from tests.factories.promises import backorder_line
 from tests.workflow.steps import noon, run_job, slip
+from workflow import services as workflow
+from workflow.fulfilment import order_cancel
+from workflow.policies import USPolicy
 
 pytestmark = pytest.mark.django_db
 
@@ -139,7 +139,7 @@ def test_an_agreement_to_wait_with_no_date_is_never_cancelled_when_the_estimate_
         for _ in range(6):
             clock.shift(timedelta(days=10))
             with TestCase.captureOnCommitCallbacks(execute=True):
-                promises_recompute_all(cause="nightly", sku_ids=[b.line.sku_id])
+                pools_repromise_all(cause="nightly", sku_ids=[b.line.sku_id])
             assert sweeps(datetime.now(UTC).date()) == []
         # Then the line is still open, and nothing asks for consent
         b.refresh()

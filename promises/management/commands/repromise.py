@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from inventory.models import SKU
 from promises.models import PromiseChange
-from promises.services import promises_recompute_all, promises_recompute_dirty
+from promises.services import dirty_pools_repromise, pools_repromise_all
 
 
 class Command(BaseCommand):
@@ -24,12 +24,12 @@ class Command(BaseCommand):
             missing = set(sku) - set(SKU.objects.filter(id__in=ids).values_list("code", flat=True))
             if missing:
                 raise CommandError(f"Unknown SKU code(s): {', '.join(sorted(missing))}")
-            result = promises_recompute_all(cause=PromiseChange.Cause.MANUAL, sku_ids=ids,
+            result = pools_repromise_all(cause=PromiseChange.Cause.MANUAL, sku_ids=ids,
                                             note="manage.py repromise --sku")
         elif all:
-            result = promises_recompute_all(cause=PromiseChange.Cause.MANUAL, note="manage.py repromise --all")
+            result = pools_repromise_all(cause=PromiseChange.Cause.MANUAL, note="manage.py repromise --all")
         else:
-            result = promises_recompute_dirty()
+            result = dirty_pools_repromise()
         self.stdout.write(
             f"{result.pools} pools, {result.lines} open lines, {len(result.changes)} promises changed "
             f"({result.later} later) in {time.monotonic() - started:.2f}s"

@@ -1,0 +1,119 @@
+"""Bulk writes on PostgreSQL: COPY rows into a temporary table, then one set-based statement."""
+
+import functools
+import gc
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+
+from django.db import connection
+from django.db.models.base import ModelState
+from model_utils import FieldTracker
+
+
+def copy_into_temp(cursor, *, table: str, columns: str, rows: Iterable[Sequence]) -> str:
+    """COPY rows into a session temp table with `table`'s `columns`; return the temp table's name.
+
+    The table lives for the session and is emptied at each commit and before each use, so
+    the caller's INSERT ... SELECT reads exactly these rows. Measured: thousands of rows
+    this way take a fraction of a bulk INSERT's time.
+    """
+    temp = f"tmp_{table}_write"
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} ON COMMIT DELETE ROWS "
+                   f"AS SELECT {columns} FROM {table} WITH NO DATA")
+    cursor.execute(f"TRUNCATE {temp}")
+    copy_rows(cursor, table=temp, columns=columns, rows=rows)
+    return temp
+
+
+def copy_rows(cursor, *, table: str, columns: str, rows: Iterable[Sequence]) -> None:
+    """COPY rows into `table`'s `columns` (a Django cursor on PostgreSQL)."""
+    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+@functools.cache
+def _model_defaults(model) -> tuple[dict, tuple, frozenset]:
+    fields = model._meta.concrete_fields
+    per_row = [f for f in fields if f.has_default() and callable(f.default)]  # dict, list, now
+    fixed = {f.attname: f.get_default() for f in fields if f not in per_row}
+    fresh = tuple((f.attname, f.default) for f in per_row)
+    return fixed, fresh, frozenset(f.attname for f in fields)
+
+
+def model_build(model, **values):
+    """Return an unsaved `model(**values)` without Model.__init__, for rows written in bulk.
+
+    Values are given by attribute name (`order_id`, not `order`). Model.__init__ costs
+    tens of microseconds a row, most of a 5,000-line slip's Python time; this is the same
+    instance (defaults filled in, a fresh dict or list for callable defaults) at a fraction.
+    """
+    fixed, fresh, names = _model_defaults(model)
+    if not values.keys() <= names:
+        raise TypeError(f"{model.__name__} has no field(s) {sorted(values.keys() - names)}")
+    obj = model.__new__(model)
+    state = obj.__dict__
+    state.update(fixed)
+    for name, default in fresh:
+        state[name] = default()
+    state.update(values)
+    obj._state = ModelState()
+    _initialised(model, obj)
+    return obj
+
+
+def model_loaded(model, attnames: Sequence[str], row: Sequence, db: str):
+    """Return the `model` instance of a row read with `values_list(*attnames)`, as
+    `Model.from_db` would build it (every concrete field given), without Model.__init__."""
+    obj = model.__new__(model)
+    obj.__dict__.update(zip(attnames, row, strict=True))
+    state = obj._state = ModelState()
+    state.adding, state.db = False, db
+    _initialised(model, obj)
+    return obj
+
+
+def _initialised(model, obj) -> None:
+    """Start the instance's field trackers (model_utils.FieldTracker), as the tracker's own
+    wrapper of Model.__init__ would: they keep the loaded values a later save compares."""
+    for tracker in _trackers(model):
+        tracker.initialize_tracker(model, obj)
+
+
+@functools.cache
+def _trackers(model) -> tuple[FieldTracker, ...]:
+    return tuple(value for klass in model.__mro__ for value in vars(klass).values()
+                 if isinstance(value, FieldTracker))
+
+
+def commit_without_waiting_for_disk() -> None:
+    """PostgreSQL: the current transaction's COMMIT does not wait for its WAL flush.
+
+    For work that is recomputed if lost: a crash in the moment after such a commit loses
+    the whole transaction, never part of it, and the database stays consistent. Each caller
+    says what redoes its work. No e-mail leaves for a lost row: a notice is sent only after
+    the drain's own claim commits synchronously, which flushes all the WAL before it.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+@contextmanager
+def gc_paused():
+    """Pause Python's cyclic garbage collector for the length of a bulk step.
+
+    A step over thousands of lines allocates hundreds of thousands of short-lived objects,
+    and each allocation burst triggers collections, some of them full passes over the
+    worker's whole heap (Django's included). Measured: 25-70 ms of collections in a
+    2,950-line assessment of 0.45-0.65 s, and 60-80 ms in a 5,900-line re-promise of
+    0.36-0.53 s. Reference counting still frees everything at once;
+    cycles made meanwhile wait for the next collection after the step.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
