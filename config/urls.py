@@ -6,6 +6,7 @@ admin.site.site_title = "Backorder Desk"
 admin.site.index_title = "Back office"
 
 urlpatterns = [
+    path("admin/reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("", include("notifications.urls")),

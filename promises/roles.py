@@ -23,10 +23,12 @@ ROLES = {
     "Finance": {
         "view": "*",
         "change": [("orders", "cancellation")],
+        "run": [("reports", "report")],
     },
     "Ops": {
         "view": "*",
         "add": "*", "change": "*", "delete": "*",
+        "run": [("reports", "report")],
     },
 }
 APP_LABELS = ("inventory", "orders", "promises", "notifications", "reports")
