@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_q",
+    "import_export",
     # The project's apps, each importing only the ones listed before it (docs/architecture.md).
     "core",
     "inventory",
@@ -175,6 +176,9 @@ else:
     Q_CLUSTER["orm"] = "default"
 # Tests and one-off commands can run tasks inline.
 Q_CLUSTER["sync"] = env.bool("Q_SYNC", default=False)
+
+# Admin list exports (django-import-export): whoever may view a list may export it.
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
