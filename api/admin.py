@@ -50,12 +50,12 @@ class PartnerKeyAdmin(APIKeyModelAdmin):
     def channel_list(self, obj):
         return ", ".join(c.code for c in obj.channels.all())
 
-    @admin.action(description="Expire the selected keys now")
+    @admin.action(description="Expire the selected keys now", permissions=["change"])
     def expire_now(self, request, queryset):
         count = queryset.filter(revoked=False).update(expiry_date=timezone.now())
         self.message_user(request, f"{count} key(s) expired.", messages.SUCCESS)
 
-    @admin.action(description="Revoke the selected keys (cannot be undone)")
+    @admin.action(description="Revoke the selected keys (cannot be undone)", permissions=["change"])
     def revoke(self, request, queryset):
         count = queryset.filter(revoked=False).update(revoked=True)
         self.message_user(request, f"{count} key(s) revoked.", messages.SUCCESS)

@@ -15,7 +15,8 @@ Not part of `make test`.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/reports.py
     .venv/bin/python bench/reports.py --reuse             # keep the seeded database
-    .venv/bin/python bench/reports.py --size default      # quick check on 3,000 orders
+    .venv/bin/python bench/reports.py --size default --db-name bd_bench_reports_small
+                                                          # 3,000 orders: memory flat?
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
+import tracemalloc
 from datetime import timedelta
 from pathlib import Path
 
@@ -56,7 +58,7 @@ def manage(url: str, *args: str) -> str:
     return out.stdout
 
 
-def database_prepare(url: str, *, size: str, reuse: bool) -> dict:
+def database_prepare(url: str, name: str, *, size: str, reuse: bool) -> dict:
     import psycopg
 
     timings: dict = {}
@@ -65,11 +67,11 @@ def database_prepare(url: str, *, size: str, reuse: bool) -> dict:
             with psycopg.connect(libpq_dsn(url)) as conn:
                 orders = conn.execute("SELECT count(*) FROM orders_order").fetchone()[0]
             if orders:
-                print(f"  reusing {DB_NAME}: {orders:,} orders")
+                print(f"  reusing {name}: {orders:,} orders")
                 return timings
         except psycopg.Error:
             pass
-    db_recreate(DB_NAME)
+    db_recreate(name)
     with timed("migrate", timings):
         migrate(url)
     with timed(f"seed_demo --size {size}", timings):
@@ -93,11 +95,12 @@ def main() -> None:
     parser.add_argument("--size", default="large", choices=["small", "default", "large"])
     parser.add_argument("--reuse", action="store_true", help="Keep an already seeded database.")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--db-name", default=DB_NAME, help="Database to (re)create and use.")
     args = parser.parse_args()
-    url = db_url(DB_NAME)
+    url = db_url(args.db_name)
 
     banner(f"Finance reports: {args.size} demo book")
-    setup = database_prepare(url, size=args.size, reuse=args.reuse)
+    setup = database_prepare(url, args.db_name, size=args.size, reuse=args.reuse)
     django_setup(url)
 
     from django.db import connection
@@ -126,16 +129,24 @@ def main() -> None:
             row[f"{fmt}_s"] = measure(
                 lambda kind=kind, fmt=fmt: report_render(report_build(kind=kind, f=f), fmt), args.repeat)
             row[f"{fmt}_bytes"] = size
+            # Peak Python memory of one build and render: flat in the number of orders when
+            # the figures are aggregated in SQL (compare --size default with large).
+            tracemalloc.start()
+            report_render(report_build(kind=kind, f=f), fmt)
+            row[f"{fmt}_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
         runs.append(row)
         print(f"  {kind:<12} {row['queries']:>2} queries; selectors {floor:6.2f} s, CSV "
-              f"{row['csv_s']:6.2f} s, XLSX {row['xlsx_s']:6.2f} s, PDF {row['pdf_s']:6.2f} s")
+              f"{row['csv_s']:6.2f} s, XLSX {row['xlsx_s']:6.2f} s, PDF {row['pdf_s']:6.2f} s; peak "
+              f"{row['csv_peak_mb']:.1f} / {row['xlsx_peak_mb']:.1f} / {row['pdf_peak_mb']:.1f} MB")
 
-    print("\n| report | queries | selectors (floor) | CSV | ratio | XLSX | ratio | PDF | ratio |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n| report | queries | selectors (floor) | CSV | ratio | XLSX | ratio | PDF | ratio | peak MB csv/xlsx/pdf |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in runs:
         print(f"| {r['kind']} | {r['queries']} | {r['floor_s']:.2f} s | {r['csv_s']:.2f} s | "
               f"{r['csv_s'] / r['floor_s']:.2f}x | {r['xlsx_s']:.2f} s | {r['xlsx_s'] / r['floor_s']:.2f}x | "
-              f"{r['pdf_s']:.2f} s | {r['pdf_s'] / r['floor_s']:.2f}x |")
+              f"{r['pdf_s']:.2f} s | {r['pdf_s'] / r['floor_s']:.2f}x | "
+              f"{r['csv_peak_mb']:.1f} / {r['xlsx_peak_mb']:.1f} / {r['pdf_peak_mb']:.1f} |")
     result_emit({"bench": "reports", "size": args.size, "orders": orders, "setup": setup,
                  "runs": runs, "machine": machine()})
 

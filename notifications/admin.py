@@ -59,6 +59,11 @@ class NoticeAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_send_permission(self, request) -> bool:
+        """Who may send, retry or settle a notice: the role matrix's change permission
+        (the form stays read-only for everyone)."""
+        return request.user.has_perm("notifications.change_notice")
+
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
         return format_html('<strong style="color:{}">{}</strong>', STATUS_COLOURS.get(obj.status, "#333"),
@@ -86,21 +91,21 @@ class NoticeAdmin(admin.ModelAdmin):
                                                                   if skipped else ""),
                           messages.SUCCESS if done else messages.WARNING)
 
-    @admin.action(description="Send now (held, pending or failed)")
+    @admin.action(description="Send now (held, pending or failed)", permissions=["send"])
     def send_now(self, request, queryset):
         self._each(request, queryset.filter(status__in=[Status.HELD, Status.PENDING, Status.FAILED]),
                    services.notice_release, "Released for sending")
 
-    @admin.action(description="Retry failed")
+    @admin.action(description="Retry failed", permissions=["send"])
     def retry(self, request, queryset):
         self._each(request, queryset.filter(status=Status.FAILED), services.notice_release, "Retried")
 
-    @admin.action(description="Mark stuck as sent (checked the mail log)")
+    @admin.action(description="Mark stuck as sent (checked the mail log)", permissions=["send"])
     def mark_sent(self, request, queryset):
         self._each(request, queryset.filter(status=Status.SENDING), services.notice_stuck_mark_sent,
                    "Marked as sent")
 
-    @admin.action(description="Resend stuck (same Message-ID; may duplicate)")
+    @admin.action(description="Resend stuck (same Message-ID; may duplicate)", permissions=["send"])
     def resend_stuck(self, request, queryset):
         self._each(request, queryset.filter(status=Status.SENDING), services.notice_stuck_resend,
                    "Queued again")

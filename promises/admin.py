@@ -228,7 +228,7 @@ class OrderAdmin(admin.ModelAdmin):
         sync = getattr(obj, "sync", None) if obj.pk else None
         return sync.updated_at if sync else "—"
 
-    @admin.action(description="Re-promise the selected orders now")
+    @admin.action(description="Re-promise the selected orders now", permissions=["change"])
     def repromise_now(self, request, queryset):
         pools = set(OrderLine.objects.open().filter(order__in=queryset)
                     .values_list("sku_id", "warehouse_id"))

@@ -213,6 +213,12 @@ class OrderExceptionAdmin(SimpleHistoryAdmin):
             if v["total"]], "totals": {**totals, "cells": [totals["cells"][r] for r in regions]}}
 
     # --- actions ---
+    # Each action declares who may run it (the role matrix in promises/roles.py decides):
+    # working an exception needs its change permission; cancelling a line for a refund
+    # also needs the right to record a cancellation.
+
+    def has_cancel_refund_permission(self, request) -> bool:
+        return request.user.has_perms(["promises.change_orderexception", "orders.add_cancellation"])
 
     def _confirmed_action(self, request, queryset, *, action: str, title: str, verb: str, run,
                           form_class=None, warning: str = ""):
@@ -245,7 +251,7 @@ class OrderExceptionAdmin(SimpleHistoryAdmin):
         }
         return TemplateResponse(request, "notifications/admin/exception_action_confirm.html", context)
 
-    @admin.action(description="Send delay notice now")
+    @admin.action(description="Send delay notice now", permissions=["change"])
     def send_notice_now(self, request, queryset):
         def run(exc, data):
             state = workflow.exception_notice_send_now(exception=exc, user=request.user)
@@ -256,7 +262,7 @@ class OrderExceptionAdmin(SimpleHistoryAdmin):
             warning="The customers get the delay notice for their current promise at once, "
                     "even where notices are held for review.")
 
-    @admin.action(description="Record consent (e-mail reply, phone)")
+    @admin.action(description="Record consent (e-mail reply, phone)", permissions=["change"])
     def record_consent(self, request, queryset):
         def run(exc, data):
             workflow.exception_consent_record(exception=exc, channel=data["channel"], user=request.user,
@@ -267,7 +273,7 @@ class OrderExceptionAdmin(SimpleHistoryAdmin):
             verb="Consent recorded", run=run, form_class=ConsentForm,
             warning="Only record consent the customer gave expressly to the current new date.")
 
-    @admin.action(description="Cancel and refund")
+    @admin.action(description="Cancel and refund", permissions=["cancel_refund"])
     def cancel_and_refund(self, request, queryset):
         def run(exc, data):
             cancellations = workflow.exception_cancel_refund(exception=exc, user=request.user,
@@ -281,7 +287,7 @@ class OrderExceptionAdmin(SimpleHistoryAdmin):
             warning="The open units of each line are cancelled, the refund deadline of the region "
                     "is recorded and the customer gets a cancellation and refund confirmation.")
 
-    @admin.action(description="Offer an alternative SKU")
+    @admin.action(description="Offer an alternative SKU", permissions=["change"])
     def offer_alternative(self, request, queryset):
         def run(exc, data):
             workflow.exception_alternative_offer(exception=exc, sku_code=data["sku"], user=request.user,
@@ -292,7 +298,7 @@ class OrderExceptionAdmin(SimpleHistoryAdmin):
             verb="Alternative offered", run=run, form_class=AlternativeForm,
             warning="This records the offer in the notes; tell the customer yourself (nothing is sent).")
 
-    @admin.action(description="Split-ship what is in stock")
+    @admin.action(description="Split-ship what is in stock", permissions=["change"])
     def split_ship(self, request, queryset):
         def run(exc, data):
             workflow.exception_split_ship(exception=exc, user=request.user, note=data.get("note", ""))
@@ -302,7 +308,7 @@ class OrderExceptionAdmin(SimpleHistoryAdmin):
             warning="This records the intent for the warehouse; the shipment itself is recorded "
                     "when the units leave.")
 
-    @admin.action(description="Goodwill credit")
+    @admin.action(description="Goodwill credit", permissions=["change"])
     def goodwill_credit(self, request, queryset):
         def run(exc, data):
             workflow.exception_goodwill_credit(exception=exc, amount=data["amount"], user=request.user,
@@ -312,7 +318,7 @@ class OrderExceptionAdmin(SimpleHistoryAdmin):
             request, queryset, action="goodwill_credit", title="Grant a goodwill credit",
             verb="Goodwill credit recorded", run=run, form_class=CreditForm)
 
-    @admin.action(description="Assign to me")
+    @admin.action(description="Assign to me", permissions=["change"])
     def assign_to_me(self, request, queryset):
         def run(exc, data):
             workflow.exception_assign(exception=exc, user=request.user)
