@@ -40,6 +40,9 @@ def schedules_setup(jobs: dict | None = None) -> list[str]:
             next_run = now.replace(hour=hour, minute=0, second=0, microsecond=0)
             if next_run <= now:
                 next_run += timezone.timedelta(days=1)
+        elif at == "MONTHLY":  # the first of next month, early morning
+            first = (now.replace(day=1) + timezone.timedelta(days=32)).replace(day=1)
+            next_run = first.replace(hour=6, minute=0, second=0, microsecond=0)
         Schedule.objects.update_or_create(
             name=name,
             defaults={"func": func, "schedule_type": kind, "minutes": minutes, "next_run": next_run,

@@ -130,3 +130,41 @@ def _run_mail(run: ReportRun) -> None:
         subject = f"Report failed: {run.get_kind_display()} {run.start}..{run.end}"
         body = f"The report could not be produced:\n\n{run.error}\n"
     send_mail(subject, body, None, [user.email])
+
+
+#: The role whose members get the previous month's reports on the first of each month.
+MONTHLY_REPORTS_GROUP = "Finance"
+
+
+def last_month(today: date) -> ReportFilter:
+    """Return the filter of the calendar month before `today`'s."""
+    end = today.replace(day=1) - timedelta(days=1)
+    return ReportFilter(start=end.replace(day=1), end=end)
+
+
+def monthly_reports_send(*, today: date | None = None) -> int:
+    """E-mail the previous month's three reports (PDF and XLSX) to each member of the
+    Finance group with an address; return how many were sent."""
+    from django.contrib.auth import get_user_model
+    from django.core.mail import EmailMessage
+
+    f = last_month(today or timezone.localdate())
+    recipients = list(get_user_model().objects.filter(groups__name=MONTHLY_REPORTS_GROUP, is_active=True)
+                      .exclude(email="").values_list("email", flat=True).distinct())
+    if not recipients:
+        return 0
+    files = [report_produce(kind=kind, f=f, fmt=fmt) for kind in ReportKind.values for fmt in ("pdf", "xlsx")]
+    for address in recipients:
+        message = EmailMessage(
+            subject=f"Backorder reports for {f.start:%B %Y}",
+            body=(f"The backorder exposure, refunds and cancellations and promise performance reports "
+                  f"for {f.start} to {f.end} are attached (PDF and XLSX). Definitions: docs/reports.md.\n"),
+            to=[address])
+        for produced in files:
+            message.attach(produced.filename, produced.content, _MIME[produced.fmt])
+        message.send()
+    return len(recipients)
+
+
+_MIME = {"pdf": "application/pdf", "csv": "text/csv",
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
