@@ -90,3 +90,17 @@ def frozen_clock():
 
     with time_machine.travel(CLOCK_START, tick=True) as traveller:
         yield traveller
+
+
+#: Test packages whose dates are business days and legal deadlines: they start from
+#: CLOCK_START; their modules whose workers run in other processes keep the machine's clock.
+FIXED_DAY_PACKAGES = ("workflow", "notifications")
+OWN_CLOCK = ("test_workers", "test_concurrency_pg")
+
+
+@pytest.fixture(autouse=True)
+def _dates_from_a_fixed_day(request):
+    path = request.node.path
+    if path.parent.name in FIXED_DAY_PACKAGES and path.stem not in OWN_CLOCK:
+        request.getfixturevalue("frozen_clock")
+    yield

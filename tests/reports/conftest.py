@@ -153,3 +153,24 @@ def _supplier_pos(warehouse):
     po(b, date(2026, 6, 28), date(2026, 6, 26))
     po(b, date(2026, 7, 15))  # due after the range
     po(b, date(2026, 6, 1), date(2026, 6, 9), status="draft")  # not supply
+
+
+@pytest.fixture
+def users(db, django_user_model):
+    """A staff user of each role (setup_roles' groups), a superuser and one with no role."""
+    from django.contrib.auth.models import Group
+
+    from promises.roles import roles_setup
+
+    roles_setup()
+
+    def user(name, role=None, **extra):
+        u = django_user_model.objects.create_user(name, f"{name}@example.com", "pw", is_staff=True, **extra)
+        if role:
+            u.groups.add(Group.objects.get(name=role))
+        return u
+
+    return {"agent": user("agent", "CS agent"), "buyer": user("buyer", "Buyer"),
+            "finance": user("finance", "Finance"), "ops": user("ops", "Ops"),
+            "root": user("root", is_superuser=True), "finance2": user("finance2", "Finance"),
+            "nobody": user("nobody")}

@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -16,7 +15,6 @@ from inventory.models import PurchaseOrder
 from notifications.models import Notice
 from orders.models import OrderLine
 from promises.models import OrderException
-from promises.roles import roles_setup
 from reports.dashboard import SECTIONS, dashboard_compute
 from tests.factories.inventory import ChannelFactory, PurchaseOrderFactory, SKUFactory, region
 from tests.factories.notifications import NoticeFactory
@@ -32,6 +30,13 @@ POStatus = PurchaseOrder.Status
 INDEX = "/admin/"
 
 
+@pytest.fixture
+def frozen():
+    """02:00 UTC on 30 June: still the 29th in New York, where the agents' deadlines are."""
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
 def at(month: int, day: int, hour: int = 12) -> datetime:
     return datetime(2026, month, day, hour, 0, tzinfo=UTC)
 
@@ -43,25 +48,8 @@ def _fresh_cache():
     cache.clear()
 
 
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
-@pytest.fixture
-def users(db, django_user_model):
-    roles_setup()
-
-    def user(name, role=None, **extra):
-        u = django_user_model.objects.create_user(name, f"{name}@example.com", "pw", is_staff=True, **extra)
-        if role:
-            u.groups.add(Group.objects.get(name=role))
-        return u
-
-    return {"agent": user("agent", "CS agent"), "buyer": user("buyer", "Buyer"),
-            "finance": user("finance", "Finance"), "ops": user("ops", "Ops"),
-            "root": user("root", is_superuser=True), "nobody": user("nobody")}
 
 
 def _order(code):

@@ -7,8 +7,6 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-import time_machine
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
@@ -16,7 +14,6 @@ from django.urls import NoReverseMatch, reverse
 from notifications.models import Notice
 from orders.models import Cancellation, OrderLine
 from promises.models import OrderException
-from promises.roles import roles_setup
 from tests.factories.inventory import ChannelFactory, region
 from tests.factories.notifications import NoticeFactory
 from tests.factories.orders import CancellationFactory, OrderFactory, OrderLineFactory
@@ -27,24 +24,8 @@ NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 CANCELLATIONS = "/admin/orders/cancellation/"
 
 
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
-@pytest.fixture
-def users(db, django_user_model):
-    roles_setup()
-
-    def user(name, role=None):
-        u = django_user_model.objects.create_user(name, f"{name}@example.com", "pw", is_staff=True)
-        if role:
-            u.groups.add(Group.objects.get(name=role))
-        return u
-
-    return {"finance": user("finance", "Finance"), "agent": user("agent", "CS agent"),
-            "nobody": user("nobody")}
 
 
 def _cancel(order, amount, due, refunded=None, **extra):

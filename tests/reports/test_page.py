@@ -1,30 +1,15 @@
 """The admin Reports page: who may use it, at-once downloads, background runs."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core import mail
 from django.urls import reverse
 
-from promises.roles import roles_setup
 from reports.models import ReportRun
 
 pytestmark = pytest.mark.django_db
 PAGE = "/admin/reports/"
 
 
-@pytest.fixture
-def users(db, django_user_model):
-    roles_setup()
-
-    def user(name, role=None, **extra):
-        u = django_user_model.objects.create_user(name, f"{name}@example.com", "pw", is_staff=True, **extra)
-        if role:
-            u.groups.add(Group.objects.get(name=role))
-        return u
-
-    return {"agent": user("agent", "CS agent"), "buyer": user("buyer", "Buyer"),
-            "finance": user("finance", "Finance"), "ops": user("ops", "Ops"),
-            "root": user("root", is_superuser=True), "finance2": user("finance2", "Finance")}
 
 
 def test_the_page_is_reversed_under_the_admin():
