@@ -6,6 +6,7 @@ EMAIL_URL, SITE_URL and ALLOWED_HOSTS.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
@@ -142,6 +143,19 @@ STORAGES = {
 
 # E-mail: consolemail:// locally, filemail:///path or smtp://user:pass@host:587 in production.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+
+
+def email_file_path(url: str, base: Path) -> Path:
+    """Return where filemail:// writes: filemail:///var/mail is the absolute /var/mail;
+    filemail://var/mail is var/mail under the project (django-environ drops the leading
+    slash of both)."""
+    parts = urlsplit(url)
+    path = parts.netloc + parts.path
+    return Path(path) if not parts.netloc else base / path
+
+
+if env.str("EMAIL_URL", default="").startswith("filemail://"):
+    EMAIL_FILE_PATH = str(email_file_path(env.str("EMAIL_URL"), BASE_DIR))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Backorder Desk <orders@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

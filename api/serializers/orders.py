@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.serializers.common import SOURCE_KINDS
+from api.serializers.common import SOURCE_KINDS, LocaleField
 from core.money import money
 from inventory.models import Region, Strategy
 from orders.models import Cancellation, Currency, Order, OrderLine
@@ -245,9 +245,7 @@ def _cancellation(c):
 class CustomerWriteSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254, help_text="Customer e-mail.")
     name = serializers.CharField(max_length=120, help_text="Customer name.")
-    locale = serializers.CharField(
-        max_length=10, required=False, allow_blank=True, default="",
-        help_text="e.g. en_US, de_DE; default: the region's locale.")
+    locale = LocaleField(help_text="e.g. en_US, de_DE; default: the region's locale.")
 
 
 class OrderLineWriteSerializer(serializers.Serializer):

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from api.serializers.common import AVAILABILITY_STATUSES, SOURCE_KINDS
+from api.serializers.common import AVAILABILITY_STATUSES, SOURCE_KINDS, LocaleField
 from inventory.models import Region
 from promises.models import OrderException, PromiseChange
 
@@ -15,9 +15,7 @@ class AvailabilityQuerySerializer(serializers.Serializer):
         help_text="US, EU or UK. Default: the channel's region.")
     qty = serializers.IntegerField(min_value=1, max_value=100_000, default=1,
                                    help_text="Units wanted. Default: 1.")
-    locale = serializers.CharField(
-        max_length=10, required=False, allow_blank=True, default="",
-        help_text="Language of the label, e.g. en_US, de_DE. Default: the region's.")
+    locale = LocaleField(help_text="Language of the label, e.g. en_US, de_DE. Default: the region's.")
 
 
 class AvailabilitySourceSerializer(serializers.Serializer):

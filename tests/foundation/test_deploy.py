@@ -26,3 +26,16 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = manage("check", DEBUG="False", SECRET_KEY="")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_filemail_with_three_slashes_writes_to_the_absolute_path(tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    target = tmp_path / "mail"
+    code = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; django.setup(); "
+            "from django.conf import settings; print(settings.EMAIL_FILE_PATH)")
+    for url, expected in ((f"filemail://{target}", str(target)),
+                          ("filemail://var/mail", str(root / "var" / "mail"))):
+        env = {**os.environ, "EMAIL_URL": url, "DATABASE_URL": "sqlite:///:memory:"}
+        done = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
+                              text=True, timeout=60)
+        assert done.stdout.strip() == expected, done.stderr
