@@ -7,7 +7,13 @@ from api.errors import not_found_view
 from api.views.catalog import SKUDetailView, SKUListView
 from api.views.orders import OrderCancelView, OrderDetailView, OrderListView, ShipmentView
 from api.views.promises import AvailabilityView, OrderExceptionListView, PromiseChangeListView
-from api.views.supply import PurchaseOrderDetailView, PurchaseOrderListView, ReceiptView, StockView
+from api.views.supply import (
+    PurchaseOrderDetailView,
+    PurchaseOrderListView,
+    ReceiptView,
+    StockView,
+    SupplierDetailView,
+)
 
 
 class TextConverter:
@@ -28,6 +34,7 @@ v1 = [
     path("skus/", SKUListView.as_view(), name="sku-list"),
     path("skus/<text:code>/", SKUDetailView.as_view(), name="sku-detail"),
     path("stock/<text:warehouse>/<text:sku>/", StockView.as_view(), name="stock"),
+    path("suppliers/<text:code>/", SupplierDetailView.as_view(), name="supplier-detail"),
     path("availability/", AvailabilityView.as_view(), name="availability"),
     path("purchase-orders/", PurchaseOrderListView.as_view(), name="po-list"),
     path("purchase-orders/<text:number>/", PurchaseOrderDetailView.as_view(), name="po-detail"),

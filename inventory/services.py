@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
@@ -268,3 +269,37 @@ def receipt_record(*, po_number: str, lines: list[tuple[str, int]], received_at:
         receipts.append(Receipt.objects.create(po_line=line, qty=qty, received_at=received_at,
                                                reference=reference, received_by=user))
     return receipts
+
+
+SUPPLIER_WRITABLE = ("name", "email", "country", "lead_time_days")
+
+
+@transaction.atomic
+def supplier_upsert(*, code: str, name: str, **fields) -> tuple[Supplier, bool]:
+    """Create the supplier `code` or change the given fields of it; return (supplier, created).
+
+    Fields not given keep their value (or the model default on creation); a bad code or
+    value is refused naming its field, and nothing is written.
+    """
+    unknown = set(fields) - set(SUPPLIER_WRITABLE)
+    if unknown:
+        raise InvalidInput("Unknown supplier fields.", errors={f: ["not writable"] for f in sorted(unknown)})
+    fields["name"] = name
+    if "country" in fields:
+        fields["country"] = (fields["country"] or "").upper()
+    supplier = Supplier.objects.select_for_update().filter(code=code).first()
+    created = supplier is None
+    if created:
+        supplier = Supplier(code=code)
+    changed = [f for f in SUPPLIER_WRITABLE if f in fields and getattr(supplier, f) != fields[f]]
+    for f in changed:
+        setattr(supplier, f, fields[f])
+    try:
+        supplier.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise InvalidInput("The supplier is not valid.", errors=exc.message_dict) from None
+    if created:
+        supplier.save()
+    elif changed:
+        supplier.save(update_fields=changed)
+    return supplier, created

@@ -4,7 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from inventory.models import PurchaseOrder, PurchaseOrderLine, StockLevel
+from inventory.models import PurchaseOrder, PurchaseOrderLine, StockLevel, Supplier
 
 MAX_INT = 2_147_483_647
 
@@ -137,3 +137,31 @@ class ReceiptSerializer(serializers.Serializer):
     received_at = serializers.DateTimeField(help_text="When the units were received.")
     reference = serializers.CharField(help_text="Dock or ASN reference.")
     lines = ReceiptLineSerializer(many=True, help_text="One receipt per SKU received.")
+
+
+class SupplierSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(read_only=True, help_text="Supplier code, unique (a slug).")
+    name = serializers.CharField(read_only=True, help_text="Supplier name.")
+    email = serializers.CharField(read_only=True, help_text="Where purchase orders go (an e-mail address); may be empty.")
+    country = serializers.CharField(read_only=True, help_text="ISO 3166-1 alpha-2 code; may be empty.")
+    lead_time_days = serializers.IntegerField(
+        read_only=True, help_text="Days from order to arrival, the fallback when no PO covers demand.")
+
+    class Meta:
+        model = Supplier
+        fields = ["code", "name", "email", "country", "lead_time_days"]
+
+
+class SupplierWriteSerializer(serializers.Serializer):
+    """A supplier to create or change: name is required; other fields keep their value when absent."""
+
+    name = serializers.CharField(max_length=120, help_text="Supplier name.")
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True,
+                                   help_text="Where purchase orders go. Default on creation: empty.")
+    country = serializers.RegexField(
+        r"^[A-Za-z]{2}$", required=False, allow_blank=True,
+        error_messages={"invalid": "two letters, an ISO 3166-1 alpha-2 code such as CN or PT"},
+        help_text="ISO 3166-1 alpha-2 code. Default on creation: empty.")
+    lead_time_days = serializers.IntegerField(
+        required=False, min_value=0, max_value=32767,
+        help_text="Days from order to arrival. Default on creation: 45.")

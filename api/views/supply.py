@@ -16,9 +16,19 @@ from api.serializers.supply import (
     ReceiptWriteSerializer,
     StockLevelSerializer,
     StockWriteSerializer,
+    SupplierSerializer,
+    SupplierWriteSerializer,
 )
 from api.views.base import PartnerListView, PartnerView, errors
-from inventory.services import POLineInput, po_create, po_update, receipt_record, stock_set
+from inventory.models import Supplier
+from inventory.services import (
+    POLineInput,
+    po_create,
+    po_update,
+    receipt_record,
+    stock_set,
+    supplier_upsert,
+)
 
 NUMBER = OpenApiParameter("number", str, OpenApiParameter.PATH, description="PO number.")
 
@@ -129,3 +139,28 @@ class ReceiptView(PartnerView):
                 "received_at": receipts[0].received_at, "reference": data["reference"],
                 "lines": receipts}
         return Response(ReceiptSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+SUPPLIER = OpenApiParameter("code", str, OpenApiParameter.PATH, description="Supplier code.")
+
+
+class SupplierDetailView(PartnerView):
+    scopes = {"GET": Scope.SUPPLY_READ, "PUT": Scope.SUPPLY_WRITE}
+    serializer_class = SupplierSerializer
+
+    @extend_schema(tags=["supply"], operation_id="suppliers_retrieve", summary="Read a supplier",
+                   parameters=[SUPPLIER], responses={200: SupplierSerializer, **errors(404)})
+    def get(self, request, code):
+        return Response(SupplierSerializer(get_object_or_404(Supplier, code=code)).data)
+
+    @extend_schema(tags=["supply"], operation_id="suppliers_upsert", summary="Create or change a supplier",
+                   description="Creates the supplier (201) or changes the fields given (200); a "
+                   "purchase order may then name it. Fields left out keep their value, or the "
+                   "default on creation.",
+                   parameters=[SUPPLIER], request=SupplierWriteSerializer,
+                   responses={200: SupplierSerializer, 201: SupplierSerializer, **errors(400, 404)})
+    def put(self, request, code):
+        data = self.input(SupplierWriteSerializer, request.data)
+        supplier, created = supplier_upsert(code=code, **data)
+        return Response(SupplierSerializer(supplier).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -22,6 +22,7 @@ def test_schema_is_served_and_documents_every_endpoint():
     paths = schema["paths"]
     assert set(paths) == {
         "/api/v1/skus/", "/api/v1/skus/{code}/", "/api/v1/stock/{warehouse}/{sku}/",
+        "/api/v1/suppliers/{code}/",
         "/api/v1/availability/", "/api/v1/purchase-orders/", "/api/v1/purchase-orders/{number}/",
         "/api/v1/receipts/", "/api/v1/orders/", "/api/v1/orders/{id}/",
         "/api/v1/orders/{id}/cancel/", "/api/v1/shipments/", "/api/v1/promise-changes/",

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from api.models import Scope
-from inventory.models import PurchaseOrder, PurchaseOrderLine, Receipt, StockLevel
+from inventory.models import PurchaseOrder, PurchaseOrderLine, Receipt, StockLevel, Supplier
 from tests.api.test_auth import error_of
 from tests.api.test_catalog import pull_all
 from tests.factories.inventory import PurchaseOrderFactory, PurchaseOrderLineFactory, SKUFactory
@@ -225,3 +225,54 @@ def test_an_overdue_po_line_is_available_today_in_the_api_as_in_the_promises(us_
     body = us_client.get(f"/api/v1/purchase-orders/{po.number}/").json()
     today = datetime.now(ZoneInfo(po.warehouse.timezone)).date()
     assert {line["available_on"] for line in body["lines"]} == {today.isoformat()}
+
+
+# --- Suppliers ---------------------------------------------------------------------------------
+
+
+def test_a_brand_on_the_api_alone_creates_a_supplier_then_a_po_naming_it(make_client, reference):
+    client = make_client(scopes=[Scope.SUPPLY_READ, Scope.SUPPLY_WRITE, Scope.CATALOG_WRITE])
+    # Given a supplier created through the API
+    created = client.put("/api/v1/suppliers/porto-leather/", {
+        "name": "Porto Leather", "email": "orders@porto.example", "country": "pt", "lead_time_days": 30,
+    }, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json() == {"code": "porto-leather", "name": "Porto Leather", "email": "orders@porto.example",
+                              "country": "PT", "lead_time_days": 30}
+    # When it changes one field, the others keep their value
+    changed = client.put("/api/v1/suppliers/porto-leather/", {"name": "Porto Leather Lda"}, format="json")
+    assert changed.status_code == 200 and changed.json()["lead_time_days"] == 30
+    assert client.get("/api/v1/suppliers/porto-leather/").json()["name"] == "Porto Leather Lda"
+    # Then a purchase order may name it
+    assert client.put("/api/v1/skus/BAG-1/", {"name": "Bag"}, format="json").status_code == 201
+    po = client.post("/api/v1/purchase-orders/", new_po_body(supplier="porto-leather", number="PO-PT-1",
+                                                             lines=[{"sku": "BAG-1", "qty_ordered": 5}]),
+                     format="json")
+    assert po.status_code == 201, po.content
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"name": "X", "country": "Portugal"}, "country"),
+    ({"name": "X", "email": "not-an-address"}, "email"),
+    ({"name": "X", "lead_time_days": -1}, "lead_time_days"),
+    ({"country": "PT"}, "name"),
+])
+def test_a_bad_supplier_is_refused_naming_the_field_and_nothing_is_written(make_client, reference, body, field):
+    client = make_client(scopes=[Scope.SUPPLY_WRITE])
+    before = Supplier.objects.count()
+    assert field in error_of(client.put("/api/v1/suppliers/new-one/", body, format="json"), 400, "invalid")["errors"]
+    assert Supplier.objects.count() == before
+
+
+def test_a_code_that_is_no_slug_is_refused(make_client, reference):
+    client = make_client(scopes=[Scope.SUPPLY_WRITE])
+    response = client.put("/api/v1/suppliers/no%20slug!/", {"name": "X"}, format="json")
+    assert "code" in error_of(response, 400, "invalid")["errors"]
+
+
+def test_suppliers_need_their_scopes(make_client, reference):
+    reader = make_client(scopes=[Scope.SUPPLY_READ])
+    error_of(reader.put("/api/v1/suppliers/a-b/", {"name": "X"}, format="json"), 403, "permission_denied")
+    error_of(reader.get("/api/v1/suppliers/nobody/"), 404, "not_found")
+    outsider = make_client(scopes=[Scope.ORDERS_READ])
+    error_of(outsider.get("/api/v1/suppliers/nobody/"), 403, "permission_denied")
