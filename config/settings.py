@@ -5,6 +5,7 @@ django-q2's ORM broker. Production sets DEBUG=False, SECRET_KEY, DATABASE_URL, R
 EMAIL_URL, SITE_URL and ALLOWED_HOSTS.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "simple_history",
     "rest_framework",
     "rest_framework_api_key",
@@ -65,7 +67,19 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last: turns a login locked out by django-axes into its answer (429).
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Brute-force protection of the admin login (django-axes): after LOGIN_FAILURE_LIMIT wrong
+# passwords for one username from one address, that pair is locked out for
+# LOGIN_COOLOFF_MINUTES, the right password included; `manage.py axes_reset_username NAME`
+# lifts it. Partner API keys are not passwords: the API limits them itself.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 
 if not DEBUG:
     # runserver serves static files in development; whitenoise does in production.

@@ -79,11 +79,29 @@ def _schedule():
     return Schedule.objects.create(name="smoke", func="math.floor", schedule_type=Schedule.DAILY)
 
 
+def _login_attempt(model_name):
+    def build():
+        from django.apps import apps
+        from django.utils import timezone
+
+        model = apps.get_model("axes", model_name)
+        fields = {"username": "clerk", "ip_address": "127.0.0.1", "user_agent": "smoke", "path_info": "/admin/login/"}
+        if model_name == "AccessAttempt":
+            fields.update(get_data="", post_data="", failures_since_start=1, attempt_time=timezone.now())
+        else:
+            fields.update(locked_out=False, attempt_time=timezone.now())
+        return model.objects.create(**fields)
+    return build
+
+
 #: Rows the demo book does not hold, built for their change form.
 ROW_BUILDERS = {
     "django_q.Success": lambda: _task(True), "django_q.Failure": lambda: _task(False),
     "django_q.OrmQ": _queued, "django_q.Schedule": _schedule, "promises.DelayConsent": _consent,
     "promises.DirtyPool": _dirty_pool, "api.PartnerKey": _partner_key, "auth.Group": _group,
+    "axes.AccessAttempt": _login_attempt("AccessAttempt"),
+    "axes.AccessFailureLog": _login_attempt("AccessFailureLog"),
+    "axes.AccessLog": _login_attempt("AccessLog"),
 }
 
 
