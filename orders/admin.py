@@ -78,3 +78,6 @@ class CancellationAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # a refund owed is a record: no role deletes it, whatever its permissions
+
+    def has_add_permission(self, request):
+        return False  # cancelled through the exception queue or the API, which owe the refund

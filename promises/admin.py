@@ -167,6 +167,11 @@ def eta_history(po) -> list[dict]:
 
 # --- Orders ------------------------------------------------------------------------------
 
+#: What the channel sold: read-only in the admin for everyone but superusers.
+ORDER_FACTS = ("channel", "region", "external_id", "customer", "placed_at", "currency", "paid_amount",
+               "shipping_amount")
+LINE_FACTS = ("order", "sku", "warehouse", "qty", "unit_price")
+
 
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
@@ -181,6 +186,9 @@ class OrderLineInline(admin.TabularInline):
     )
     autocomplete_fields = ("sku",)
     show_change_link = True
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields + ((), LINE_FACTS)[not request.user.is_superuser]
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -217,6 +225,11 @@ class OrderAdmin(admin.ModelAdmin):
     raw_id_fields = ("customer",)
     readonly_fields = ("status", "buyer_applied_for_credit", "created_at", "updated_at", "sync_clock")
     inlines = [OrderLineInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # What the channel sold (who, where, what was paid) is its record, not an agent's to
+        # edit; superusers may correct it.
+        return self.readonly_fields + ((), ORDER_FACTS)[not request.user.is_superuser]
     actions = ["repromise_now"]
 
     def has_delete_permission(self, request, obj=None):
@@ -288,6 +301,9 @@ class OrderLineAdmin(admin.ModelAdmin):
     raw_id_fields = ("order", "sku")
     readonly_fields = ("qty_shipped", "qty_cancelled", "status")
     inlines = [PromiseInline, PromiseChangeInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields + ((), LINE_FACTS)[not request.user.is_superuser]
 
     def has_delete_permission(self, request, obj=None):
         return False
