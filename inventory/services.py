@@ -271,35 +271,52 @@ def receipt_record(*, po_number: str, lines: list[tuple[str, int]], received_at:
     return receipts
 
 
+SKU_WRITABLE = ("name", "backorder_allowed", "preorder", "sell_beyond_supply", "safety_stock",
+                "lead_time_days")
 SUPPLIER_WRITABLE = ("name", "email", "country", "lead_time_days")
 
 
 @transaction.atomic
-def supplier_upsert(*, code: str, name: str, **fields) -> tuple[Supplier, bool]:
-    """Create the supplier `code` or change the given fields of it; return (supplier, created).
+def sku_upsert(*, code: str, name: str, **fields) -> tuple[SKU, bool]:
+    """Create the SKU `code` or change the given fields of it; return (sku, created).
 
-    Fields not given keep their value (or the model default on creation); a bad code or
-    value is refused naming its field, and nothing is written.
+    A change of safety stock, lead time or sell-beyond-supply re-promises the SKU's pools
+    (promises/signals.py).
     """
-    unknown = set(fields) - set(SUPPLIER_WRITABLE)
-    if unknown:
-        raise InvalidInput("Unknown supplier fields.", errors={f: ["not writable"] for f in sorted(unknown)})
-    fields["name"] = name
+    return _upsert(SKU, code, SKU_WRITABLE, {**fields, "name": name}, label="SKU")
+
+
+@transaction.atomic
+def supplier_upsert(*, code: str, name: str, **fields) -> tuple[Supplier, bool]:
+    """Create the supplier `code` or change the given fields of it; return (supplier, created)."""
     if "country" in fields:
         fields["country"] = (fields["country"] or "").upper()
-    supplier = Supplier.objects.select_for_update().filter(code=code).first()
-    created = supplier is None
+    return _upsert(Supplier, code, SUPPLIER_WRITABLE, {**fields, "name": name}, label="supplier")
+
+
+def _upsert(model, code: str, writable: tuple[str, ...], fields: dict, *, label: str):
+    """Create the row of `code` or change the given fields of it; return (row, created).
+
+    Fields not given keep their value (or the model default on creation); an unknown field,
+    a bad code or a bad value is refused naming its field, and nothing is written.
+    """
+    unknown = set(fields) - set(writable)
+    if unknown:
+        raise InvalidInput(f"Unknown {label} fields.", errors={f: ["not writable"] for f in sorted(unknown)})
+    row = model.objects.select_for_update().filter(code=code).first()
+    created = row is None
     if created:
-        supplier = Supplier(code=code)
-    changed = [f for f in SUPPLIER_WRITABLE if f in fields and getattr(supplier, f) != fields[f]]
+        row = model(code=code)
+    changed = [f for f in writable if f in fields and getattr(row, f) != fields[f]]
     for f in changed:
-        setattr(supplier, f, fields[f])
+        setattr(row, f, fields[f])
     try:
-        supplier.full_clean(validate_unique=False, validate_constraints=False)
+        row.full_clean(validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
-        raise InvalidInput("The supplier is not valid.", errors=exc.message_dict) from None
+        raise InvalidInput(f"The {label} is not valid.", errors=exc.message_dict) from None
     if created:
-        supplier.save()
+        row.save()
     elif changed:
-        supplier.save(update_fields=changed)
-    return supplier, created
+        auto_now = [f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
+        row.save(update_fields=[*changed, *auto_now])
+    return row, created

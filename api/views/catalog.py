@@ -9,8 +9,8 @@ from api.filters import SKUFilter
 from api.models import Scope
 from api.selectors import skus_all
 from api.serializers.catalog import SKUSerializer, SKUWriteSerializer
-from api.services import sku_upsert
 from api.views.base import PartnerListView, PartnerView, errors
+from inventory.services import sku_upsert
 
 CODE = OpenApiParameter("code", str, OpenApiParameter.PATH, description="SKU code.")
 
