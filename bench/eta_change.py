@@ -18,7 +18,7 @@ not counted (`--no-warmup` counts from the first change). Then N times:
     its current promise version, and no line back on time still has an open one.
 Then the same through Django's test client posting the PO's admin change form.
 Reported: the save's own time (must not do the work), commit-to-promises-updated and
-commit-to-exceptions-raised latency p50/p95 (target p95 < 1 s each, DESIGN 7).
+commit-to-exceptions-raised latency p50/p95 (target p95 < 1 s each, docs/design.md "Performance targets").
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/x .venv/bin/python bench/eta_change.py [--small]
 """

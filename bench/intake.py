@@ -59,7 +59,7 @@ N_SKUS = 200
 BOOK_LINES = 5_000
 CAPPED_SKUS = 30
 SEED = 11
-# DESIGN 7: Saleor 3.23 allocate_stocks on this machine, allocation only, without HTTP.
+# The peer (docs/design.md "Performance targets"): Saleor 3.23 allocate_stocks on this machine, allocation only, without HTTP.
 SALEOR = {"one_process": 44.0, "many_processes": 75.0, "pgbench_tps": 9800.0}
 
 

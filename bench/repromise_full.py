@@ -11,7 +11,7 @@ Runs of promises.services.pools_repromise_all(cause="nightly"):
 Floor, same run, same data: read the rows the re-promise reads with a plain psycopg
 named cursor (stock + SKU policy, open PO lines, open order lines joined to orders and
 channels, their promises), COPY 1,000,000 promise rows into a temp table and UPDATE every
-promise row FROM it. Target (DESIGN 7): each run within 3x the floor.
+promise row FROM it. Target (docs/design.md): each run within 3x the floor.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/x .venv/bin/python bench/repromise_full.py [--small] [--profile]
 """

@@ -1,4 +1,4 @@
-"""Run the benchmarks (DESIGN 7) and print a summary table; `make bench` runs all three.
+"""Run the benchmarks (docs/design.md "Performance targets") and print a summary table; `make bench` runs all three.
 
     .venv/bin/python bench/run.py                 # (a) re-promise, (b) ETA change, (c) intake
     .venv/bin/python bench/run.py repromise       # one of them: repromise | eta | intake
