@@ -113,7 +113,6 @@ def _consent_deadline_cancel(line_id: int, order_id: int, *, day: date, now: dat
                       f"refund due by {cancellations[0].refund_due_by}")
         for exc in awaiting:  # closed as "line cancelled" meanwhile: say why
             exception_close(exc, resolution, now)
-        line_closed(line_id=line.pk, status=OrderLine.Status.CANCELLED, now=now)
         Promise.objects.filter(line_id=line.pk).update(auto_cancel_on=None)
         cancellation_notices_request(line, cancellations, version=promise.version, now=now)
         return True
