@@ -3,7 +3,7 @@
 import functools
 import gc
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from django.db import connection
 from django.db.models.base import ModelState
@@ -14,8 +14,8 @@ def copy_into_temp(cursor, *, table: str, columns: str, rows: Iterable[Sequence]
     """COPY rows into a session temp table with `table`'s `columns`; return the temp table's name.
 
     The table lives for the session and is emptied at each commit and before each use, so
-    the caller's INSERT ... SELECT reads exactly these rows. Measured: thousands of rows
-    this way take a fraction of a bulk INSERT's time.
+    the caller's INSERT ... SELECT reads exactly these rows; for thousands of rows this takes
+    a fraction of a bulk INSERT's time.
     """
     temp = f"tmp_{table}_write"
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} ON COMMIT DELETE ROWS "
@@ -26,10 +26,24 @@ def copy_into_temp(cursor, *, table: str, columns: str, rows: Iterable[Sequence]
 
 
 def copy_rows(cursor, *, table: str, columns: str, rows: Iterable[Sequence]) -> None:
-    """COPY rows into `table`'s `columns` (a Django cursor on PostgreSQL)."""
-    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    """COPY rows into `table`'s `columns` (a Django cursor on PostgreSQL).
+
+    COPY has no `execute`, so it is run the way Django's cursor runs a statement: through the
+    connection's execute wrappers (APM and query-count hooks see it), logged in
+    `connection.queries` when queries are logged (assertNumQueries counts it), and with
+    psycopg's errors turned into Django's (`django.db.DataError`, `IntegrityError`).
+    """
+    sql = f"COPY {table} ({columns}) FROM STDIN"
+
+    def _copy(sql, params, many, context):
+        with cursor.db.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    logged = cursor.debug_sql(sql) if hasattr(cursor, "debug_sql") else nullcontext()
+    with logged:
+        # Django's own CursorWrapper step that applies connection.execute_wrappers.
+        cursor._execute_with_wrappers(sql, None, False, executor=_copy)
 
 
 @functools.cache
@@ -105,9 +119,9 @@ def gc_paused():
 
     A step over thousands of lines allocates hundreds of thousands of short-lived objects,
     and each allocation burst triggers collections, some of them full passes over the
-    worker's whole heap (Django's included). Measured: 25-70 ms of collections in a
-    2,950-line assessment of 0.45-0.65 s, and 60-80 ms in a 5,900-line re-promise of
-    0.36-0.53 s. Reference counting still frees everything at once;
+    worker's whole heap (Django's included): a noticeable share of a large slip's time
+    (docs/architecture.md, "What each fast path saves"). Reference counting still frees
+    everything at once;
     cycles made meanwhile wait for the next collection after the step.
     """
     was_enabled = gc.isenabled()

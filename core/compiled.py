@@ -1,8 +1,8 @@
 """Querysets compiled to SQL once per process and run again with new parameters.
 
-Building a queryset and compiling it costs Django 0.3–0.5 ms of Python each time: more
-than PostgreSQL takes to run the small indexed reads of an order's intake, and about half
-of what an order's pool load cost. On PostgreSQL a queryset whose id filters use the
+Building a queryset and compiling it costs Django more Python time than PostgreSQL takes
+to run the small indexed reads of an order's intake (docs/architecture.md, "What each fast
+path saves"). On PostgreSQL a queryset whose id filters use the
 `__any` lookup compiles to SQL with one array parameter per filter, so its text is the
 same for every call: it is compiled once, with markers in the places of the varying
 values, and later calls only swap the values. Other databases compile every time.

@@ -1,12 +1,12 @@
 """`field__any=[...]`: membership in a long list of ids as one array parameter on PostgreSQL.
 
 `field__in` with thousands of ids sends thousands of placeholders: Django prepares each one
-and psycopg parses the long statement (measured: about a third of a 5,000-line workflow
-pass). `= ANY(%s)` sends one array. Other databases get a plain IN list.
+and psycopg parses the long statement. `= ANY(%s)` sends one array. Other databases get a
+plain IN list.
 
 A list still costs Django a resolution and a preparation of each id before the lookup
-sees it (about 5 µs an id: 15-20 ms of a 3,000-line assessment). `Ids(...)` wraps integer
-ids so that the ORM hands them on untouched.
+sees it. `Ids(...)` wraps integer ids so that the ORM hands them on untouched. What each
+saves is in docs/architecture.md, "What each fast path saves".
 """
 
 import operator

@@ -111,9 +111,8 @@ def _notice_context(notice: Notice, locale: str) -> dict:
 def _confirmation_lines(notice: Notice, locale: str) -> list[dict]:
     ids = [int(i) for i in notice.announced]
     lines = {line.pk: line for line in OrderLine.objects.filter(pk__in=ids).select_related("sku")}
-    # The EU withdrawal function (Directive 2011/83/EU Art. 11a) and the UK right to cancel
-    # (Consumer Contracts Regulations 2013 reg 29) are offered beside each line.
-    action = {"EU": "withdraw", "UK": "cancel"}.get(notice.region.code)
+    # The region's policy names the right offered beside each line (EU withdrawal, UK cancel).
+    action = regional_policy(notice.region.code).line_right_action
     rows = []
     for line_id, dates in notice.announced.items():
         line = lines.get(int(line_id))

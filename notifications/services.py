@@ -399,7 +399,7 @@ def notices_send_due(*, now: datetime | None = None, batch: int = 500,
         if not mine:
             # Another worker is draining: it picks up what is due, and the minutely sweep
             # catches anything it finished too early for. Two drains would hold both workers
-            # and make re-promising wait behind mail (measured: 10-30 s).
+            # and make re-promising wait behind mail for many seconds.
             return {"already_draining": 1}
         return _notices_drain(now=now, batch=batch, seconds=seconds)
 

@@ -13,7 +13,7 @@ from core.lookups import Ids
 from orders.models import OrderLine
 from promises.models import DelayConsent, OrderException, Promise, PromiseChange
 from workflow.exceptions_store import Kind
-from workflow.policies import RegionalPolicy, SlipDecision, SlipFacts
+from workflow.policies import RegionalPolicy, SlipDecision, SlipFacts, regions_measuring
 from workflow.regional import region_today
 
 UNKNOWN_REASON = "supplier_unconfirmed"
@@ -169,12 +169,12 @@ def measured(policy: RegionalPolicy, promise: Promise) -> tuple[date, date | Non
 
 
 def promises_against_told(lookup: str) -> Q:
-    """Filter Promise rows by their date in what the region measures (US: the ship date;
-    EU, UK: the end of the delivery window) against the date the customer was told:
+    """Filter Promise rows by their date in what the region's policy measures (the ship date
+    or the end of the delivery window) against the date the customer was told:
     `lookup` "gt" keeps promises later than told, "lt" earlier ones. The SQL twin of measured()."""
-    us = Q(line__order__region__code="US")
-    return ((us & Q(**{f"ship_date__{lookup}": F("communicated_ship_date")}))
-            | (~us & Q(**{f"delivery_to__{lookup}": F("communicated_delivery_to")})))
+    shipment = Q(line__order__region__code__in=regions_measuring("shipment"))
+    return ((shipment & Q(**{f"ship_date__{lookup}": F("communicated_ship_date")}))
+            | (~shipment & Q(**{f"delivery_to__{lookup}": F("communicated_delivery_to")})))
 
 
 def delay_notices_sent(line_ids: Iterable[int]) -> dict[int, int]:

@@ -1,12 +1,11 @@
 """Warm a fresh worker process before it takes its first task.
 
 The first re-promise or slip assessment in a new process would otherwise load, on the
-clock, what every later one finds ready: the `holidays` package's country modules (about
-0.1 s to import, done by the first regional policy built) and this year's and next year's
+clock, what every later one finds ready: the `holidays` package's country modules (a
+noticeable import, done by the first regional policy built) and this year's and next year's
 public holidays of each warehouse and region (kept by promises.calendar's caches).
-Measured in the ETA benchmark before this: a worker's first assessment of a 2,950-line
-part took 0.75-1.0 s, later ones 0.5-0.65 s. django-q2
-recycles its worker processes (`recycle` tasks each), so this recurs, not only at deploys.
+Without it a worker's first assessment of a large slip takes markedly longer than later
+ones (docs/architecture.md, "What each fast path saves"). django-q2 recycles its worker processes (`recycle` tasks each), so this recurs, not only at deploys.
 """
 
 from __future__ import annotations

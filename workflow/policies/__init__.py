@@ -18,6 +18,11 @@ from .us import USPolicy
 
 POLICIES: dict[str, type[RegionalPolicy]] = {"US": USPolicy, "EU": EUPolicy, "UK": UKPolicy}
 
+
+def regions_measuring(measure: Measure) -> list[str]:
+    """Return the codes of the regions whose law measures `measure` (shipment or delivery)."""
+    return sorted(code for code, policy in POLICIES.items() if policy.measure == measure)
+
 __all__ = [
     "POLICIES",
     "DeliveryPolicy",
@@ -30,6 +35,7 @@ __all__ = [
     "SlipDecision",
     "SlipFacts",
     "UKPolicy",
+    "regions_measuring",
     "USPolicy",
     "policy_for",
 ]

@@ -91,6 +91,10 @@ class RegionalPolicy(ABC):
     #: 435.2(c)(5)); elsewhere a late notice is still sent and the contract goes on.
     late_notice_cancels: ClassVar[bool] = False
     refund_citations: ClassVar[tuple[str, ...]]  # the rules behind refund_due_by
+    #: The consent-page action an order confirmation offers beside each line: the EU
+    #: withdrawal function ("withdraw", Art. 11a) or the UK right to cancel ("cancel", CCR
+    #: 2013 reg 29); None where the law asks for no such link (US).
+    line_right_action: ClassVar[str | None] = None
 
     def __init__(self, rules: RegionRules | None = None) -> None:
         self.rules = rules if rules is not None else RegionRules()

@@ -20,6 +20,7 @@ class EUPolicy(DeliveryPolicy):
     """Apply Art. 18: inform of the new delivery date and the consumer's rights."""
 
     region_code: ClassVar[Region] = "EU"
+    line_right_action: ClassVar[str | None] = "withdraw"
     refund_citations: ClassVar[tuple[str, ...]] = (WITHDRAWAL_REFUND, REIMBURSE)
     late_delivery_citations: ClassVar[tuple[str, ...]] = (DEFAULT_DELIVERY, ADDITIONAL_PERIOD, ESSENTIAL_DATE)
 

@@ -18,6 +18,7 @@ class UKPolicy(DeliveryPolicy):
     """Apply CRA s.28: inform of the new delivery date and the consumer's rights."""
 
     region_code: ClassVar[Region] = "UK"
+    line_right_action: ClassVar[str | None] = "cancel"
     refund_citations: ClassVar[tuple[str, ...]] = (CANCELLATION_REFUND, REIMBURSE)
     late_delivery_citations: ClassVar[tuple[str, ...]] = (DEFAULT_DELIVERY, ESSENTIAL_DATE, ADDITIONAL_PERIOD)
 
