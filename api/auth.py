@@ -11,6 +11,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
 from api.models import PartnerKey
+from api.throttling import failed_keys_check, failed_keys_record
 
 #: last_used_at is written at most this often per key, not on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -35,13 +36,23 @@ class PartnerKeyAuthentication(BaseAuthentication):
     """Authenticate a partner by API key; `request.auth` becomes a `Partner`.
 
     No header: anonymous (the permission then answers 401). A malformed, unknown,
-    revoked or expired key: 401 at once. Two queries: the key, then its channels.
+    revoked or expired key: 401 at once, counted against the caller's address; an address
+    past `PARTNER_API["FAILED_AUTH_RATE"]` wrong keys is answered 429 whatever key it sends
+    (api.throttling). Two queries: the key, then its channels.
     """
 
     def authenticate(self, request):
         raw = request.META.get("HTTP_AUTHORIZATION", "")
         if not raw:
             return None
+        failed_keys_check(request)
+        try:
+            return self._authenticate(request, raw)
+        except exceptions.AuthenticationFailed:
+            failed_keys_record(request)
+            raise
+
+    def _authenticate(self, request, raw):
         keyword, _, key = raw.partition(" ")
         if keyword.lower() != KEYWORD.lower():
             # Another scheme (Basic, Bearer...): not ours, and there is no other.

@@ -4,6 +4,7 @@ DRF's own exceptions, Django's 404/403 and the services' domain errors all go th
 `exception_handler` (settings: REST_FRAMEWORK["EXCEPTION_HANDLER"]).
 """
 
+import logging
 import math
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -13,7 +14,10 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from api.throttling import AuthAttemptsThrottled
 from core.errors import BusinessRefusal, DomainError, InvalidInput, NotFound
+
+logger = logging.getLogger("django.request")
 
 #: DRF exception class -> (stable code, default message).
 _DRF_CODES: list[tuple[type, str, str]] = [
@@ -79,7 +83,15 @@ def exception_handler(exc, context):
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args)
     if not isinstance(exc, exceptions.APIException):
-        return None  # a bug: Django logs it and answers 500
+        # A bug: logged as Django logs a 500 (with the request), answered in the error shape.
+        request = context.get("request")
+        logger.error("Internal Server Error: %s", getattr(request, "path", "?"), exc_info=exc,
+                     extra={"status_code": 500, "request": getattr(request, "_request", request)})
+        set_rollback()
+        response = Response(error_body("server_error", "An unexpected error occurred; it was logged."),
+                            status=500)
+        response._has_been_logged = True  # Django's log_response would log it again
+        return response
 
     code, default_message = next(
         ((c, m) for cls, c, m in _DRF_CODES if isinstance(exc, cls)), ("error", "Error.")
@@ -97,6 +109,8 @@ def exception_handler(exc, context):
     elif isinstance(exc, exceptions.ParseError):
         message = default_message
         errors = {"body": [str(exc.detail)]}
+    elif isinstance(exc, AuthAttemptsThrottled):
+        message = str(exc.detail)
     elif isinstance(exc, exceptions.Throttled):
         message = (f"Too many requests with this API key; retry in {int(exc.wait)} s."
                    if exc.wait else default_message)

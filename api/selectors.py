@@ -51,7 +51,7 @@ _RELATED_UNREAD = (
     "region__name", "region__legal_regime", "region__currency", "region__timezone",
     "region__transit_min_days", "region__transit_max_days", "region__holiday_country",
     "region__default_warehouse", "region__hold_notices_for_review",
-    "customer__region", "customer__created_at",
+    "customer__region", "customer__created_at", "customer__channel",
 )
 
 

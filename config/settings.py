@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -24,6 +25,10 @@ if not SECRET_KEY:
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+
+# Rotating SECRET_KEY: the previous key stays here until links signed with it (consent
+# pages in e-mails already sent) and sessions no longer matter (docs/operations.md).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -43,10 +48,14 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    # core comes before django_q: its `qcluster` command replaces django-q2's (Django takes
+    # a command from the first app that has one), refusing to serve one queue of two.
+    "core",
     "django_q",
     "import_export",
-    # The project's apps, each importing only the ones listed before it (docs/architecture.md).
-    "core",
+    # The project's apps, each importing only the ones listed before it (docs/architecture.md;
+    # core is above).
     "inventory",
     "orders",
     "promises",
@@ -59,6 +68,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
+    # Cache-Control: no-store on every response that does not say otherwise (pages carry
+    # CSRF tokens, API keys shown once, customers' signed links).
+    "config.middleware.NoStoreByDefault",
+    # Under /api/: the 413 body limit, and Django's own error pages in the API's JSON shape.
+    "api.middleware.ApiErrorShapeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -170,6 +186,9 @@ def email_file_path(url: str, base: Path) -> Path:
 
 if env.str("EMAIL_URL", default="").startswith("filemail://"):
     EMAIL_FILE_PATH = str(email_file_path(env.str("EMAIL_URL"), BASE_DIR))
+# Report files made in the background: a folder every web and worker machine shares when
+# there are several (default var/reports under the project).
+REPORTS_ROOT = env.str("REPORTS_ROOT", default="") or None
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Backorder Desk <orders@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -210,7 +229,7 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.PartnerJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
@@ -226,6 +245,9 @@ SPECTACULAR_SETTINGS = {
     "marketplaces and 3PLs.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from our own static files (drf-spectacular-sidecar): no CDN, CSP 'self'.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
@@ -238,10 +260,33 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# Content-Security-Policy (django-csp), in development too so a page that breaks it shows at
+# once. Scripts only from our own static files, or inline with the request's nonce
+# (`nonce="{{ request.csp_nonce }}"`); styles from our files and inline (the admin's and the
+# consent page's templates carry style attributes, which a nonce cannot cover); images also
+# as data: URIs (the dashboard's chart, Swagger UI's icons). Swagger UI is served from the
+# drf-spectacular-sidecar's static files, not a CDN.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
 # Production hardening; `manage.py check --deploy` is clean with DEBUG off.
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers ask /healthz over plain HTTP on the private network: no redirect.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
@@ -292,6 +337,12 @@ BACKORDER_DESK = {
     # Such a slip is assessed in this many tasks side by side (whole orders each); 0: one
     # per worker of the main cluster (Q_WORKERS).
     "WORKFLOW_DEFERRED_PARTS": env.int("WORKFLOW_DEFERRED_PARTS", default=0),
+    # The health signals the apps above core add to /healthz and the ops dashboard
+    # (core/health.py): name -> a function returning {"ok": bool, ...}.
+    "HEALTH_CHECKS": {
+        "notices": "notifications.health.notices_due_check",
+        "api_throttle": "api.throttling.throttle_backend_status",
+    },
 }
 
 # --- Partner API ---
@@ -299,14 +350,19 @@ BACKORDER_DESK = {
 PARTNER_API = {
     # Requests per API key; DRF's rate syntax ("1200/min", "50/s").
     "THROTTLE_RATE": env.str("API_THROTTLE_RATE", default="1200/min"),
+    # Wrong, revoked or expired keys per client address; past it every key from that
+    # address is refused (429) until the window ends.
+    "FAILED_AUTH_RATE": env.str("API_FAILED_AUTH_RATE", default="60/min"),
     "THROTTLE_CACHE": "partner_api",
 }
 CACHES = globals().get("CACHES") or {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }
-# Rate counts shared by all workers when Redis is there; per process otherwise.
+# Rate counts shared by all workers when Redis is there; per process otherwise (and while
+# Redis is away: short timeouts, so an outage slows no request by more than half a second).
 CACHES.setdefault("partner_api", {
     "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+    "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
 } if REDIS_URL else {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "partner-api",
 })
@@ -316,6 +372,9 @@ REST_FRAMEWORK.update({
     "DEFAULT_THROTTLE_RATES": {"partner": PARTNER_API["THROTTLE_RATE"]},
     "NON_FIELD_ERRORS_KEY": "non_field_errors",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Proxies in front of the web servers: the client's address (for the failed-key limit)
+    # is then taken from X-Forwarded-For; 0 trusts REMOTE_ADDR alone.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 })
 SPECTACULAR_SETTINGS.update({
     "SCHEMA_PATH_PREFIX": r"/api/v1",

@@ -9,6 +9,8 @@ JOBS = {
         "notifications.tasks.consent_deadlines_enforce", Schedule.MINUTES, 30, None),
     "past-due sweep": ("notifications.tasks.past_due_sweep", Schedule.MINUTES, 30, None),
     "slip sweep (renewed notices)": ("notifications.tasks.slips_sweep", Schedule.MINUTES, 15, None),
+    "owed notices catch-up (after a worker stopped)": (
+        "notifications.tasks.owed_notices_catch_up", Schedule.MINUTES, 1, None),
     "held notices released before their deadline": (
         "notifications.tasks.held_notices_release", Schedule.MINUTES, 30, None),
 }

@@ -1,8 +1,11 @@
 """django-q2 entry points: re-fetch by id, idempotent, safe to run twice at once."""
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 
+from django.utils import timezone
+
+from core.urgency import urgent_work_running
 from notifications import services
 from workflow import services as workflow
 
@@ -40,6 +43,31 @@ def past_due_sweep(today=None):
 def slips_sweep():
     """Re-assess slipped lines no exception covers yet (renewed notices before a date is missed)."""
     results = workflow.slips_sweep(also=services.lines_unnoticed())
+    return {"assessed": len(results)}
+
+
+#: The catch-up leaves alone promises computed more recently than this: their own assessment
+#: may still be queued behind other tasks.
+CATCH_UP_SETTLE = timedelta(seconds=30)
+
+
+def owed_notices_catch_up():
+    """Every minute: write the notices a stopped worker owed (what the slip sweep finds:
+    slips no exception covers, notices never written), so they are written within two
+    minutes of the workers coming back, not at the next 15-minute sweep.
+
+    Skipped while a re-promise or a slip's assessment runs (core.urgency): it writes its
+    own, and the next minute looks again. Otherwise nothing is on its way (a large slip's
+    deferred assessment holds that signal until its notices are written), so notices
+    missing for more than CATCH_UP_SETTLE count, not only after the sweep's two minutes.
+    """
+    if urgent_work_running():
+        return {"skipped": "urgent work running"}
+    settled = timezone.now() - CATCH_UP_SETTLE
+    unnoticed = services.lines_unnoticed(now=settled + services.UNNOTICED_AFTER)
+    results = workflow.slips_sweep(also=unnoticed, settled_before=settled)
+    if results:
+        log.warning("owed notices catch-up: %s lines assessed again", len(results))
     return {"assessed": len(results)}
 
 

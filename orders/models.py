@@ -16,6 +16,17 @@ class Currency(models.TextChoices):
 
 
 class Customer(models.Model):
+    """A customer as one channel knows them.
+
+    Each channel keeps its own record of an e-mail address: two channels selling to the same
+    address have two customers, so no partner sees or renames what another channel wrote.
+    A customer without a channel was entered by hand (the admin, the demo book).
+    """
+
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="customers",
+        db_index=False, help_text="The channel that wrote this customer; blank: entered by hand.",
+    )
     email = models.EmailField()
     name = models.CharField(max_length=120)
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="customers")
@@ -25,7 +36,8 @@ class Customer(models.Model):
     class Meta:
         ordering = ["email"]
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="customer_email_unique_ci"),
+            # One customer per (channel, address in any case); the index serves intake's lookup.
+            models.UniqueConstraint("channel", Lower("email"), name="customer_email_unique_per_channel"),
         ]
 
     def __str__(self):
@@ -95,8 +107,8 @@ class OrderSync(models.Model):
     Partners page orders by this row's (updated_at, order) (`GET /orders/?updated_since=`;
     the API shows it as the order's `updated_at`). It is a narrow table of its own so that
     a re-promise moving the clock of many orders rewrites 40-byte rows under three small
-    indexes rather than the wide order row under all of its own (measured, 300,000 orders:
-    2.3 s against 6.9 s, and a quarter of the WAL).
+    indexes rather than the wide order row under all of its own (docs/architecture.md,
+    "What each fast path saves").
 
     Database triggers (orders.sync_triggers, installed by migration 0003) insert the row with
     its order and carry every later Order.updated_at into it, whatever writes the order

@@ -2,14 +2,16 @@
 
 Which sections a user sees follows their role groups (promises.roles): agents the exception
 queue, buyers purchasing, finance refunds and the backorder book, ops all of it plus the
-workers' health; superusers see everything. Each section runs a fixed number of queries
-whatever the number of rows, and the whole dashboard is cached for a minute per set of
-sections, so a busy index costs one cache read. Definitions in docs/reports.md.
+workers' health and the system's health signals (core.health, as /healthz gives them);
+superusers see everything. Each section runs a fixed number of queries whatever the number
+of rows, and the dashboard is cached for a minute per set of sections, so a busy index costs
+one cache read; the health signals alone are read at each view (a few small queries), so a
+warning shows as soon as it is raised. Definitions in docs/reports.md and docs/operations.md.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -20,8 +22,9 @@ from django.utils import timezone
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
+from core.health import Health, health_report
 from inventory.models import PurchaseOrder, Region
-from notifications.models import Notice
+from notifications.health import notices_due_oldest
 from orders.models import Cancellation, OrderLine
 from promises.models import OrderException
 from reports.aggregates import money_round
@@ -35,7 +38,8 @@ SLIP_WINDOW_DAYS = 7
 TOP_SKUS = 5
 
 EXCEPTIONS, PURCHASING, FINANCE, WORKERS = "exceptions", "purchasing", "finance", "workers"
-SECTIONS = (EXCEPTIONS, PURCHASING, FINANCE, WORKERS)
+HEALTH = "health"
+SECTIONS = (HEALTH, EXCEPTIONS, PURCHASING, FINANCE, WORKERS)
 #: Role group -> the dashboard sections it sees (the group names of promises.roles.ROLES).
 ROLE_SECTIONS = {
     "CS agent": (EXCEPTIONS,),
@@ -110,6 +114,7 @@ class Dashboard:
     purchasing: Purchasing | None = None
     finance: Finance | None = None
     workers: WorkerHealth | None = None
+    health: Health | None = None
     computed_at: datetime | None = field(default=None, compare=False)
 
 
@@ -197,13 +202,8 @@ def worker_health(*, now: datetime) -> WorkerHealth:
     if queue["first"] is not None:
         payload = OrmQ.objects.filter(pk=queue["first"]).values_list("payload", flat=True).first()
         oldest_seconds = _task_age(payload, now) if payload else None
-    due = (Q(status=Notice.Status.PENDING, next_attempt_at__isnull=True)
-           | Q(status__in=(Notice.Status.PENDING, Notice.Status.FAILED), next_attempt_at__lte=now))
-    notices = Notice.objects.filter(due).aggregate(
-        n=Count("pk"), since=Min(Coalesce("next_attempt_at", "created_at")))
-    notice_seconds = (max(0, int((now - notices["since"]).total_seconds()))
-                      if notices["since"] else None)
-    return WorkerHealth(queue["n"], oldest_seconds, notices["n"], notice_seconds)
+    notices_due, notice_seconds = notices_due_oldest(now=now)
+    return WorkerHealth(queue["n"], oldest_seconds, notices_due, notice_seconds)
 
 
 def _task_age(payload: str, now: datetime) -> int | None:
@@ -230,6 +230,8 @@ def dashboard_compute(*, sections: tuple[str, ...], now: datetime | None = None)
         parts["finance"] = Finance(today, refunds_owed_by_currency(today=today), book.by_currency)
     if WORKERS in sections:
         parts["workers"] = worker_health(now=now)
+    if HEALTH in sections:
+        parts["health"] = health_report(now=now)
     return Dashboard(sections=sections, computed_at=now, **parts)
 
 
@@ -238,9 +240,13 @@ def dashboard_for_user(*, user) -> Dashboard | None:
     sections = dashboard_sections(user=user)
     if not sections:
         return None
-    key = f"{CACHE_PREFIX}:{','.join(sections)}"
+    cached = tuple(s for s in sections if s != HEALTH)
+    key = f"{CACHE_PREFIX}:{','.join(cached)}"
     dashboard = cache.get(key)
     if dashboard is None:
-        dashboard = dashboard_compute(sections=sections)
+        dashboard = dashboard_compute(sections=cached)
         cache.set(key, dashboard, CACHE_SECONDS)
+    dashboard = replace(dashboard, sections=sections)
+    if HEALTH in sections:  # never cached: a warning must show at once
+        dashboard = replace(dashboard, health=health_report())
     return dashboard

@@ -200,7 +200,8 @@ def _delivery_past_due_chunk(line_ids: list[int], *, policy, day: date, now: dat
     batch.flush()
 
 
-def slips_sweep(*, now: datetime | None = None, also: list[int] | None = None) -> list[Assessment]:
+def slips_sweep(*, now: datetime | None = None, also: list[int] | None = None,
+                settled_before: datetime | None = None) -> list[Assessment]:
     """Re-assess open lines promised later than what their customer was told, with no
     exception for their current promise, and open lines whose open delay exception is about
     an older promise: no slip goes unnoticed, no delay exception outlives its cause, and a
@@ -208,16 +209,22 @@ def slips_sweep(*, now: datetime | None = None, also: list[int] | None = None) -
     signal, a task or an assessment's commit was lost.
 
     `also` are more lines to re-assess: the notifications app's lines whose notice was never
-    written (a deferred assessment stopped between its two commits: lines_unnoticed)."""
+    written (a deferred assessment stopped between its two commits: lines_unnoticed).
+
+    `settled_before` leaves alone the promises computed since then, whose own assessment
+    may still be queued (the minutely catch-up: notifications.tasks.owed_notices_catch_up)."""
     now = now or timezone.now()
+    settled = Q(line__promise__computed_at__lt=settled_before) if settled_before else Q()
     covered = OrderException.objects.filter(
         line=OuterRef("line"), kind__in=[Kind.DELAY_NOTICE_DUE, Kind.PAST_DUE, Kind.CONSENT_OVERDUE],
         promise_version=OuterRef("version"))
     slipped = (Promise.objects.filter(line__status__in=OrderLine.OPEN_STATUSES)
+               .filter(Q(computed_at__lt=settled_before) if settled_before else Q())
                .filter(promises_against_told("gt"))
                .exclude(Exists(covered)).values_list("line_id", flat=True).order_by("line_id"))
     outdated = (OrderException.objects.filter(kind=Kind.DELAY_NOTICE_DUE, status__in=OrderException.OPEN_STATUSES,
                                               line__status__in=OrderLine.OPEN_STATUSES)
+                .filter(settled)
                 .exclude(promise_version=F("line__promise__version"))
                 .values_list("line_id", flat=True).order_by("line_id"))
     results = []

@@ -12,7 +12,9 @@ AVAILABILITY_STATUSES = ["in_stock", "backorder", "preorder", "unavailable"]
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text="Stable machine-readable code: invalid, not_authenticated, permission_denied, "
-        "not_found, method_not_allowed, throttled, or a business refusal such as no_supply.")
+        "not_found, method_not_allowed, not_acceptable, unsupported_media_type, too_large, "
+        "throttled, server_error, or a business refusal such as no_supply or "
+        "idempotency_conflict.")
     message = serializers.CharField(help_text="What went wrong, for a human.")
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField(help_text="One reason.")),

@@ -260,12 +260,15 @@ class OrderWriteSerializer(serializers.Serializer):
         max_length=80, help_text="The channel's order number; (channel, external_id) is the "
         "idempotency key: posting it again returns the first order.")
     channel = serializers.CharField(max_length=40, help_text="Channel code; one of the key's.")
-    region = serializers.ChoiceField(choices=Region.Code.choices, help_text="US, EU or UK.")
+    region = serializers.ChoiceField(choices=Region.Code.choices,
+                                     help_text="US, EU or UK: the region the channel sells in.")
     currency = serializers.ChoiceField(choices=Currency.choices,
                                        help_text="ISO 4217; the region's currency.")
-    placed_at = serializers.DateTimeField(required=False,
-                                          help_text="When the customer ordered. Default: now.")
-    customer = CustomerWriteSerializer(help_text="The customer.")
+    placed_at = serializers.DateTimeField(
+        required=False, help_text="When the customer ordered: at most 1 day ahead of now and "
+        "365 days back. Default: now.")
+    customer = CustomerWriteSerializer(
+        help_text="The customer, as this channel knows them (customers are kept per channel).")
     lines = OrderLineWriteSerializer(many=True, allow_empty=False, max_length=200,
                                      help_text="One or more lines.")
     essential_date = serializers.BooleanField(

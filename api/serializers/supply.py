@@ -106,6 +106,10 @@ class PurchaseOrderPatchSerializer(serializers.Serializer):
         many=True, required=False, allow_empty=False, max_length=1000,
         help_text="Upsert by SKU: a listed SKU gets this quantity and ETA, a new SKU a new line; "
         "lines not listed stay as they are.")
+    reason = serializers.CharField(
+        required=False, allow_blank=False, max_length=200,
+        help_text="Why the ETA or status moved, kept in the PO's ETA history. "
+        "Default: \"Changed through the partner API (<key name>)\".")
 
 
 class ReceiptLineWriteSerializer(serializers.Serializer):

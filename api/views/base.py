@@ -52,14 +52,19 @@ _ERRORS = {
     401: "No API key, or an invalid, revoked or expired one (`not_authenticated`).",
     403: "The key lacks the scope this call needs (`permission_denied`).",
     404: "Not found, or not visible to this key (`not_found`).",
+    406: "The Accept header excludes application/json (`not_acceptable`).",
     409: "Refused by a business rule; `code` says which.",
-    429: "Too many requests with this key (`throttled`); see Retry-After.",
+    413: "The body is over the upload limit (`too_large`); nothing was read.",
+    429: "Too many requests with this key, or too many wrong keys from this address "
+         "(`throttled`); see Retry-After.",
+    500: "An unexpected error (`server_error`); it was logged.",
 }
 
 
 def errors(*codes: int, **descriptions: str) -> dict:
-    """OpenAPI responses for the error codes a call may answer (401, 403, 429 always)."""
-    wanted = sorted({401, 403, 429, *codes})
+    """OpenAPI responses for the error codes a call may answer (401, 403, 406, 413, 429 and
+    500 always)."""
+    wanted = sorted({401, 403, 406, 413, 429, 500, *codes})
     return {
         code: OpenApiResponse(ErrorSerializer, description=descriptions.get(f"e{code}", _ERRORS[code]))
         for code in wanted

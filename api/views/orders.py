@@ -100,10 +100,12 @@ class OrderListView(PartnerListView):
     @extend_schema(
         tags=["orders"], operation_id="orders_create", summary="Place an order",
         description="Places the order atomically: every line is promised or nothing is "
-        "written. Posting the same (channel, external_id) again answers 200 with the first "
-        "order and writes nothing. A channel the key does not hold is 404. Refusals are 409 "
-        "with code backorder_not_allowed, cap_exceeded, beyond_horizon, no_supply or "
-        "unknown_sku.",
+        "written. Posting the same (channel, external_id) again with the same body answers 200 "
+        "with the first order and writes nothing; with a different body it is 409 "
+        "idempotency_conflict. A channel the key does not hold is 404. Refusals are 409 "
+        "with code backorder_not_allowed, cap_exceeded, beyond_horizon, no_supply, "
+        "unknown_sku or idempotency_conflict. The customer shown is the one this channel "
+        "sent; customers are kept per channel.",
         request=OrderWriteSerializer,
         responses={
             201: OpenApiResponse(OrderSerializer, description="Placed."),

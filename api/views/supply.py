@@ -111,7 +111,8 @@ class PurchaseOrderDetailView(PartnerView):
         po = get_object_or_404(purchase_orders_all(), number=number)
         po_update(po=po, status=data.get("status"), eta=data.get("eta"),
                   dock_to_stock_days=data.get("dock_to_stock_days"),
-                  lines=_po_lines(data["lines"]) if "lines" in data else None)
+                  lines=_po_lines(data["lines"]) if "lines" in data else None,
+                  reason=data.get("reason") or f"Changed through the partner API ({self.partner.name})")
         po = purchase_orders_all().get(pk=po.pk)
         return Response(PurchaseOrderSerializer(po).data)
 

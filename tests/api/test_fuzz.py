@@ -1,11 +1,14 @@
-"""Schemathesis fuzzes every operation in-process (WSGI): no 5xx, answers match the schema.
+"""Schemathesis fuzzes the API in-process (WSGI): no 5xx, every answer matches the schema.
 
-Bounded for `make test` (a few examples per operation); deselect with `-m "not slow"`.
-Set FUZZ_EXAMPLES for a longer run.
+Every phase runs, bounded for `make test` (about a minute): per operation the schema's
+examples, the coverage phase and a few fuzzed examples; then stateful sequences that follow
+the links schemathesis infers (an order placed, then read, cancelled, shipped...).
+Deselect with `-m "not slow"`; set FUZZ_EXAMPLES / FUZZ_SCENARIOS for a longer run.
 """
 
 import json
 import os
+from datetime import date, timedelta
 
 import pytest
 import schemathesis
@@ -23,12 +26,14 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.models import Scope
-from inventory.models import Channel
+from inventory.models import Channel, PurchaseOrder, StockLevel, Warehouse
 from tests.factories.api import PartnerKeyFactory
+from tests.factories.inventory import PurchaseOrderFactory, PurchaseOrderLineFactory, SKUFactory
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, response_headers_conformance]
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
+SCENARIOS = int(os.environ.get("FUZZ_SCENARIOS", "15"))
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -50,7 +55,16 @@ def wsgi_app():
 
 
 @pytest.fixture
-def fuzz_key(seeded):
+def fuzz_key(reference, settings):
+    """A key on every channel, over a small book: the SKU of the schema's examples in stock."""
+    settings.PARTNER_API = {**settings.PARTNER_API, "THROTTLE_RATE": None}
+    warehouse = Warehouse.objects.get(code="US-EAST")
+    for code in ("TEE-BLA-XS", "TEE-BLA-S"):
+        sku = SKUFactory(code=code)
+        StockLevel.objects.create(sku=sku, warehouse=warehouse, on_hand=50)
+        po = PurchaseOrderFactory(warehouse=warehouse, status=PurchaseOrder.Status.CONFIRMED,
+                                  eta=date.today() + timedelta(days=20))
+        PurchaseOrderLineFactory(purchase_order=po, sku=sku, qty_ordered=100)
     key = PartnerKeyFactory(scopes=list(Scope.values), channels=list(Channel.objects.all()))
     return key.plain_key
 
@@ -66,11 +80,25 @@ def _schema():
 
 
 schema = schemathesis.openapi.from_dict(_schema())
+BOUNDED = dict(deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
 
 @schema.parametrize()
-@hypothesis_settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                     suppress_health_check=list(HealthCheck))
+@hypothesis_settings(max_examples=EXAMPLES, **BOUNDED)
 def test_every_operation_answers_within_its_schema(case, fuzz_key, wsgi_app):
     case.call_and_validate(app=wsgi_app, headers={"Authorization": f"Api-Key {fuzz_key}"},
                            checks=CHECKS)
+
+
+def test_sequences_of_calls_answer_within_the_schema(fuzz_key, wsgi_app):
+    headers = {"Authorization": f"Api-Key {fuzz_key}"}
+
+    class Sequences(schema.as_state_machine()):
+        def call(self, case, **kwargs):
+            return case.call(app=wsgi_app, headers=headers, **kwargs)
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS, headers=headers)
+
+    Sequences.run(settings=hypothesis_settings(max_examples=SCENARIOS, stateful_step_count=6,
+                                               **BOUNDED))

@@ -1,5 +1,7 @@
 """POST /orders/ (idempotent intake), GET /orders/, GET /orders/{id}/, cancel, shipments."""
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 
 from api.models import Scope
@@ -11,6 +13,8 @@ from tests.api.test_auth import error_of
 from tests.api.test_catalog import pull_all
 
 pytestmark = pytest.mark.django_db
+
+PLACED = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
 
 
 def counts():
@@ -29,10 +33,12 @@ def place(client, **kw):
 
 def test_post_order_places_it_with_promises(us_client, make_sku):
     make_sku("IN-1", stock=5)
-    body = place(us_client, lines=[("IN-1", 2)], placed_at="2026-11-20T12:00:00-05:00")
+    placed = (PLACED - timedelta(days=14)).replace(hour=17, minute=0, second=0)
+    body = place(us_client, lines=[("IN-1", 2)],
+                 placed_at=placed.astimezone(timezone(timedelta(hours=-5))).isoformat())
     assert (body["external_id"], body["channel"], body["region"], body["status"]) == (
         "API-1", "shopify-us", "US", "open")
-    assert body["placed_at"] == "2026-11-20T17:00:00Z"
+    assert body["placed_at"] == placed.strftime("%Y-%m-%dT17:00:00Z")
     assert body["paid_amount"] == "38.00"
     line = body["lines"][0]
     assert (line["sku"], line["qty"], line["status"]) == ("IN-1", 2, "allocated")
@@ -59,10 +65,30 @@ def test_posting_the_same_order_again_returns_the_first_and_writes_nothing(us_cl
     make_sku("ID-1", stock=5)
     first = place(us_client, lines=[("ID-1", 1)])
     before = counts()
-    again = us_client.post("/api/v1/orders/", order_body(lines=[("ID-1", 4)]), format="json")
+    again = us_client.post("/api/v1/orders/", order_body(lines=[("ID-1", 1)]), format="json")
     assert again.status_code == 200
     assert again.json()["id"] == first["id"] and again.json()["lines"][0]["qty"] == 1
     assert counts() == before
+
+
+@pytest.mark.parametrize(("over", "field"), [
+    ({"lines": [("ID-1", 4)]}, "lines"),
+    ({"lines": [("ID-1", 1), ("ID-1", 1)]}, "lines"),
+    ({"customer": {"email": "someone@example.com", "name": "Ada Adams"}}, "customer.email"),
+    ({"customer": {"email": "api-1@example.com", "name": "Eve"}}, "customer.name"),
+    ({"essential_date": True}, "essential_date"),
+    ({"placed_at": (PLACED - timedelta(hours=1)).isoformat()}, "placed_at"),
+])
+def test_a_repeat_with_another_body_is_409_idempotency_conflict(us_client, make_sku, over, field):
+    make_sku("ID-1", stock=5)
+    first = place(us_client, lines=[("ID-1", 1)], placed_at=PLACED.isoformat())
+    before = counts()
+    body = order_body(**{"lines": [("ID-1", 1)], "placed_at": PLACED.isoformat(), **over})
+    error = error_of(us_client.post("/api/v1/orders/", body, format="json"), 409,
+                     "idempotency_conflict")
+    assert list(error["errors"]) == [field], error
+    assert counts() == before
+    assert us_client.get(f"/api/v1/orders/{first['id']}/").json()["lines"][0]["qty"] == 1
 
 
 def test_the_same_external_id_on_another_channel_is_another_order(us_client, make_sku):

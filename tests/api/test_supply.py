@@ -6,8 +6,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from api.models import Scope
-from inventory.models import PurchaseOrder, PurchaseOrderLine, Receipt, StockLevel, Supplier
+from api.models import PartnerKey, Scope
+from inventory.models import (
+    PurchaseOrder,
+    PurchaseOrderEtaChange,
+    PurchaseOrderLine,
+    Receipt,
+    StockLevel,
+    Supplier,
+)
 from tests.api.test_auth import error_of
 from tests.api.test_catalog import pull_all
 from tests.factories.inventory import PurchaseOrderFactory, PurchaseOrderLineFactory, SKUFactory
@@ -132,6 +139,25 @@ def test_patch_po_changes_status_eta_and_upserts_lines_by_sku(us_client):
     assert dict(po.lines.values_list("sku__code", "qty_ordered")) == {
         "TEE-BLA-XS": 70, "TEE-ECR-XS": 20, "TEE-NAV-XS": 5}
     assert po.history.count() >= 2  # the ETA change is audited
+
+
+def test_an_eta_moved_through_the_api_is_in_the_eta_history_with_its_reason(us_client):
+    us_client.post("/api/v1/purchase-orders/", new_po_body(status="confirmed"), format="json")
+    later = (date.today() + timedelta(days=90)).isoformat()
+    response = us_client.patch("/api/v1/purchase-orders/PO-API-1/",
+                               {"eta": later, "reason": "Vessel rolled to the next sailing"}, format="json")
+    assert response.status_code == 200, response.content
+    even_later = (date.today() + timedelta(days=97)).isoformat()
+    us_client.patch("/api/v1/purchase-orders/PO-API-1/", {"eta": even_later}, format="json")
+    moves = list(PurchaseOrderEtaChange.objects.filter(purchase_order__number="PO-API-1", po_line=None)
+                 .order_by("id").values_list("new_eta", "reason"))
+    key_name = PartnerKey.objects.get().name
+    assert [(eta.isoformat(), reason) for eta, reason in moves] == [
+        (later, "Vessel rolled to the next sailing"),
+        (even_later, f"Changed through the partner API ({key_name})"),
+    ]
+    bad = us_client.patch("/api/v1/purchase-orders/PO-API-1/", {"eta": later, "reason": ""}, format="json")
+    assert "reason" in error_of(bad, 400, "invalid")["errors"]
 
 
 def test_patch_po_errors(us_client):

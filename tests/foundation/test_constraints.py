@@ -89,9 +89,11 @@ def test_order_paid_amount_not_negative(us_channel):
     rejected(lambda: OrderFactory(channel=us_channel, paid_amount=Decimal("-0.01")))
 
 
-def test_customer_email_unique_ignoring_case():
-    CustomerFactory(email="Ada@Example.com")
-    rejected(lambda: CustomerFactory(email="ada@example.com"))
+def test_customer_email_unique_ignoring_case_within_a_channel():
+    us, eu = ChannelFactory(region=region("US")), ChannelFactory(region=region("EU"))
+    CustomerFactory(email="Ada@Example.com", channel=us)
+    CustomerFactory(email="ada@example.com", channel=eu)  # each channel keeps its own record
+    rejected(lambda: CustomerFactory(email="ada@example.com", channel=us))
 
 
 def test_cancellation_amount_not_negative(us_warehouse):

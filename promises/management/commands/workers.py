@@ -16,7 +16,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         manage = [sys.executable, os.path.join(settings.BASE_DIR, "manage.py"), "qcluster"]
-        main_env = {k: v for k, v in os.environ.items() if k != "Q_CLUSTER_NAME"}
+        # Each child names its cluster: `qcluster` refuses to guess when there are two.
+        main_env = {**os.environ, "Q_CLUSTER_NAME": settings.Q_CLUSTER["name"]}
         clusters = [("main", main_env)]
         if settings.NOTICES_CLUSTER:
             clusters.append(("notices", {**main_env, "Q_CLUSTER_NAME": settings.NOTICES_CLUSTER}))
