@@ -95,6 +95,30 @@ def bench_env(url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def redis_url(db: int) -> str:
+    """BENCH_REDIS_URL (default: the local server) with its database number set to `db`."""
+    base = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
+    return f"{base.rstrip('/')}/{db}"
+
+
+def intake_broker() -> dict[str, str]:
+    """The environment of the intake benchmarks: django-q2 on Redis, as in production.
+
+    Intake enqueues the notices task on commit; on the ORM broker (the default without
+    REDIS_URL) that is one more write transaction, and one more commit to disk, per order.
+    Database BENCH_INTAKE_REDIS_DB (default 13), emptied at the start of each run: no
+    worker runs, the tasks are only counted there.
+    """
+    return {"REDIS_URL": redis_url(int(os.environ.get("BENCH_INTAKE_REDIS_DB", "13"))),
+            "Q_NAME": "bench-intake", "NOTICES_CLUSTER": "bench-intake-notices"}
+
+
+def redis_flush(url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
 def migrate(url: str, **extra: str) -> float:
     started = time.perf_counter()
     subprocess.run([PYTHON, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT,

@@ -12,7 +12,8 @@ source promised beyond its quantity (sum of Promise.sources qty per stock pool a
 line <= supply), every open line promised, no cap's backorder units above its limit.
 
 Floor, same run: pgbench on a scratch database, a custom script of one single-row UPDATE
-per transaction, 16 clients, 2 threads, 10 s.
+per transaction, 16 clients, 2 threads, 10 s. django-q2 runs on Redis, as in production
+(bench.common.intake_broker).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/x .venv/bin/python bench/intake.py [--small]
 """
@@ -43,9 +44,11 @@ from bench.common import (  # noqa: E402
     db_recreate,
     db_url,
     django_setup,
+    intake_broker,
     libpq_dsn,
     machine,
     migrate,
+    redis_flush,
     result_emit,
     sequences_reset,
     summary,
@@ -160,7 +163,7 @@ def _sku_pick(rng) -> int:
 
 def client_run(index: int, url: str, ready, start, duration: float, out, tag: str = "") -> None:
     """One client process: set Django up, wait for the start, place orders until the deadline."""
-    django_setup(url)
+    django_setup(url, **intake_broker())
     from core.errors import BusinessRefusal, InvalidInput
     from inventory.models import Channel
     from promises.intake import (
@@ -356,7 +359,8 @@ def main(argv=None) -> dict:
     with timed("create + migrate database", setup):
         url = db_recreate(DB_NAME)
         migrate(url)
-    django_setup(url)
+    redis_flush(intake_broker()["REDIS_URL"])
+    django_setup(url, **intake_broker())
     from django.db import connection
     from django.utils import timezone
 

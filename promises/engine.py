@@ -36,7 +36,11 @@ __all__ = [
     "PoolPolicy",
     "Strategy",
     "Supply",
+    "Balance",
     "allocate",
+    "allocate_new",
+    "balances_after",
+    "balances_take",
     "free_supply",
 ]
 
@@ -76,6 +80,14 @@ class SupplyKey:
 
     def __str__(self) -> str:
         return "stock" if self.po_line is None else f"po line {self.po_line}"
+
+    def __hash__(self) -> int:
+        # The generated hash builds a tuple each time; sources are dict keys in every run.
+        return hash(self.po_line)
+
+    def __lt__(self, other: SupplyKey) -> bool:
+        # Breaks ties between sources available the same day: stock, then PO lines by id.
+        return (self.po_line is not None, self.po_line or 0) < (other.po_line is not None, other.po_line or 0)
 
 
 #: The pool's stock: one source per pool.
@@ -377,6 +389,132 @@ def _assignment(
         rule=rule,
         guarantee_broken=broken,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """One source of a pool as the free-supply ledger keeps it."""
+
+    supply: Supply  # its qty: the units no line holds
+    held: dict[Strategy, int]  # units held by lines holding a confirmed promise, by class
+    waiting: int = 0  # units held by lines without one (the partial cover of an estimate)
+    # (class rank, channel_priority, placed_at) of the last in priority order of those lines
+    waiting_last: tuple[int, int, datetime] | None = None
+
+
+#: The promise holders a full run serves after a new line of each class: all of them for
+#: win (gain and fill reserve in step 2), redistribute holders for gain, lose for the rest
+#: (gain and fill holders reserve before any later class is served).
+_HOLDERS_AFTER = {
+    Strategy.WIN: (Strategy.GAIN, Strategy.REDISTRIBUTE, Strategy.FILL, Strategy.LOSE),
+    Strategy.GAIN: (Strategy.REDISTRIBUTE, Strategy.LOSE),
+    Strategy.REDISTRIBUTE: (Strategy.LOSE,),
+    Strategy.FILL: (Strategy.LOSE,),
+    Strategy.LOSE: (),
+}
+
+
+_PROTECTED = (Strategy.GAIN, Strategy.FILL)
+
+
+def allocate_new(
+    balances: Sequence[Balance],
+    demand: Sequence[Demand],
+    calendar: Calendar,
+    policy: PoolPolicy,
+    *,
+    now: datetime,
+) -> list[Assignment] | None:
+    """Allocate new lines of one class against a pool's free supply, as a full run would.
+
+    A full run serves the new lines after every line it serves before them, so they take
+    the earliest supply left free by those lines, which the ledger holds, unless units held
+    by lines served after them, or reserved anew by gain and fill promises, are in the way:
+    units of an earlier source than the last one the new lines take, or any unit when free
+    supply does not cover them. Return None then (and for lines already holding a promise,
+    or of mixed classes): only a full run decides those. Assumes the ledger is what the
+    last full run of the pool and the new lines allocated since left.
+    """
+    if not demand or any(d.holds_promise for d in demand):
+        return None
+    strategy = demand[0].strategy
+    if any(d.strategy is not strategy for d in demand):
+        return None
+    first = min((_CLASS_RANK[strategy], d.channel_priority, d.placed_at) for d in demand)
+    later: dict[object, int] = {}
+    for b in balances:
+        # Gain and fill promises are served first but reserve the latest units meeting their
+        # dates, which need not be the units they hold: count them as in the way too.
+        units = b.held.get(Strategy.GAIN, 0) + b.held.get(Strategy.FILL, 0)
+        units += sum(b.held.get(c, 0) for c in _HOLDERS_AFTER[strategy] if c not in _PROTECTED)
+        # Unconfirmed lines ranked after the new ones (ties count as after: the safe side).
+        if b.waiting and (b.waiting_last is None or b.waiting_last >= first):
+            units += b.waiting
+        later[b.supply.key] = units
+    assignments = allocate([b.supply for b in balances], demand, calendar, policy, now=now)
+    if not any(later.values()):
+        return assignments
+    if not all(a.confirmed for a in assignments):
+        return None  # the walk went through every source: it would reach those units
+    # Every source in the engine's order, those with no free unit too (the walk skips them).
+    order = sorted((b.supply for b in balances), key=_supply_order)
+    position = {s.key: i for i, s in enumerate(order)}
+    last = max(position[al.supply_key] for a in assignments for al in a.allocations)
+    if any(later[s.key] for s in order[:last]):
+        return None
+    return assignments
+
+
+def balances_after(
+    supply: Sequence[Supply], demand: Sequence[Demand], assignments: Iterable[Assignment]
+) -> list[Balance]:
+    """Return the balance of each source after a full run's assignments (all sources kept)."""
+    by_line = {d.line_id: d for d in demand}
+    free = {s.key: s.qty for s in supply}
+    held: dict[object, dict[Strategy, int]] = {s.key: {} for s in supply}
+    waiting = dict.fromkeys(free, 0)
+    last: dict[object, tuple | None] = dict.fromkeys(free)
+    # Plain dicts, not balances_take's copies: a full run of a million lines passes here.
+    for a in assignments:
+        d = by_line[a.line_id]
+        for al in a.allocations:
+            key = al.supply_key
+            free[key] -= al.qty
+            if a.confirmed:
+                held[key][d.strategy] = held[key].get(d.strategy, 0) + al.qty
+            else:
+                waiting[key] += al.qty
+                rank = (_CLASS_RANK[d.strategy], d.channel_priority, d.placed_at)
+                if last[key] is None or rank > last[key]:
+                    last[key] = rank
+    if any(qty < 0 for qty in free.values()):
+        raise ValueError("a supply source is over-used")
+    return [Balance(replace(s, qty=free[s.key]), held[s.key], waiting[s.key], last[s.key]) for s in supply]
+
+
+def balances_take(
+    balances: Sequence[Balance], demand: Sequence[Demand], assignments: Iterable[Assignment]
+) -> list[Balance]:
+    """Return the balances after these lines took their assignments' units."""
+    by_line = {d.line_id: d for d in demand}
+    by_key = {b.supply.key: b for b in balances}
+    for a in assignments:
+        d = by_line[a.line_id]
+        for al in a.allocations:
+            b = by_key[al.supply_key]
+            if al.qty > b.supply.qty:
+                raise ValueError(f"supply {al.supply_key!r} is over-used")
+            supply = replace(b.supply, qty=b.supply.qty - al.qty)
+            if a.confirmed:
+                held = dict(b.held)
+                held[d.strategy] = held.get(d.strategy, 0) + al.qty
+                by_key[al.supply_key] = replace(b, supply=supply, held=held)
+            else:
+                rank = (_CLASS_RANK[d.strategy], d.channel_priority, d.placed_at)
+                last = rank if b.waiting_last is None else max(b.waiting_last, rank)
+                by_key[al.supply_key] = replace(b, supply=supply, waiting=b.waiting + al.qty,
+                                                waiting_last=last)
+    return [by_key[b.supply.key] for b in balances]
 
 
 def free_supply(supply: Sequence[Supply], assignments: Iterable[Assignment]) -> list[Supply]:

@@ -1,10 +1,14 @@
 """Available-to-promise and atomic order intake.
 
 Intake locks the pools of the order (their stock rows, in primary-key order) and the
-caps that match it, inserts the order, runs the engine once on each pool with the new
-lines in it, judges the new lines from that run, and writes it. A refusal rolls the
-whole order back. On PostgreSQL concurrent orders for one pool or one cap therefore
-serialise: no unit is promised twice and no cap is broken.
+caps that match it, allocates the new lines against each pool's free supply
+(promises.ledger, engine.allocate_new), judges them, and writes the order, its promises
+and the ledger. Where the ledger cannot tell what a full run would give (a `win` order
+that displaces others, a pool changed since its last re-promise or not known yet), it
+inserts the order, runs the engine on each pool with the new lines in it, judges the new
+lines from that run and writes it. A refusal rolls the whole order back. On PostgreSQL
+concurrent orders for one pool or one cap therefore serialise: no unit is promised twice
+and no cap is broken.
 """
 
 from dataclasses import dataclass, field
@@ -26,10 +30,18 @@ from orders.models import Currency, Customer, Order, OrderLine
 from promises import engine
 from promises.calendars import ship_calendar_for, transit_calendar_for
 from promises.labels import promise_label
+from promises.ledger import dirty_marks_read, ledger_take, ledgers_read
 from promises.models import PromiseChange
 from promises.ports import workflow
 from promises.selectors import STOCK_DATE, OpenLine, open_backorder_qty, pools_load
-from promises.services import pools_allocate, pools_repromise, promises_mark_communicated
+from promises.services import (
+    line_status,
+    pools_allocate,
+    pools_repromise,
+    promise_row,
+    promises_first_write,
+    promises_mark_communicated,
+)
 
 REFUSALS = ("backorder_not_allowed", "cap_exceeded", "beyond_horizon", "no_supply", "unknown_sku")
 
@@ -175,16 +187,12 @@ def available_to_promise(*, sku: str, channel: str, region: str, qty: int,
     if sku_obj is None:
         return Availability("unavailable", False, None, None, None, False,
                             promise_label(status="unavailable", ship_date=None, delivery_to=None,
-                                          confirmed=False, region_code=region_obj.code, locale=locale),
+                                          confirmed=False, region=region_obj, locale=locale),
                             "unknown_sku")
     warehouse = _warehouse(region_obj)
-    key = (sku_obj.id, warehouse.id)
-    state = pools_load(pools={key}, today=now.date())[key]
-    probe = engine.Demand(line_id=2**62, qty=qty, strategy=channel_obj.strategy,
+    probe = engine.Demand(line_id=NEW_LINE_ID, qty=qty, strategy=channel_obj.strategy,
                           channel_priority=channel_obj.priority, placed_at=now, current_ship_date=None)
-    state.lines.append(OpenLine(probe, 0, region_obj.id, OrderLine.Status.BACKORDERED, None))
-    a = next(x for x in engine.allocate(state.supply, state.demand, ship_calendar_for(warehouse),
-                                        state.policy, now=now) if x.line_id == probe.line_id)
+    a = _probe_allocate(probe, sku_obj, warehouse, region_obj, now)
     verdict = _judge(sku_obj, qty, a, today=now.date())
     if not verdict.reason:
         caps = _caps_matching([sku_obj.id], channel_obj, region_obj, lock=False)
@@ -196,7 +204,7 @@ def available_to_promise(*, sku: str, channel: str, region: str, qty: int,
     can_order = not verdict.reason
     label = promise_label(
         status=verdict.status, ship_date=a.ship_date if can_order else None, delivery_to=delivery_to,
-        confirmed=a.confirmed, region_code=region_obj.code, locale=locale,
+        confirmed=a.confirmed, region=region_obj, locale=locale,
         business_days=_estimate_range(warehouse, now, a.ship_date, sku_obj) if not a.confirmed else None,
     )
     return Availability(
@@ -207,6 +215,23 @@ def available_to_promise(*, sku: str, channel: str, region: str, qty: int,
         confirmed=a.confirmed and can_order, label=label, reason=verdict.reason,
         sources=tuple(_source(al) for al in a.allocations) if can_order else (),
     )
+
+
+def _probe_allocate(probe: engine.Demand, sku: SKU, warehouse: Warehouse, region: Region,
+                    now: datetime) -> engine.Assignment:
+    """What an order of `probe` would get now: from the pool's free supply when the ledger
+    can tell, else from a full run of the pool with the probe in it."""
+    key = (sku.id, warehouse.id)
+    calendar = ship_calendar_for(warehouse)
+    ledger = ledgers_read(pools={key}, today=now.date()).get(key)
+    if ledger is not None and not ledger.dirty:
+        assignments = engine.allocate_new(ledger.balances, [probe], calendar, _policy(sku), now=now)
+        if assignments is not None:
+            return assignments[0]
+    state = pools_load(pools={key}, today=now.date())[key]
+    state.lines.append(OpenLine(probe, 0, region.id, OrderLine.Status.BACKORDERED, None))
+    return next(x for x in engine.allocate(state.supply, state.demand, calendar, state.policy, now=now)
+                if x.line_id == probe.line_id)
 
 
 def _source(al: engine.Allocation) -> dict:
@@ -235,7 +260,7 @@ def line_promise_label(promise, region, locale: str = "") -> str:
     if not promise.confirmed:
         business_days = _estimate_range(line.warehouse, timezone.now(), promise.ship_date, line.sku)
     return promise_label(status=status, ship_date=promise.ship_date, delivery_to=promise.delivery_to,
-                         confirmed=promise.confirmed, region_code=region.code,
+                         confirmed=promise.confirmed, region=region,
                          locale=locale or region.locale, business_days=business_days)
 
 
@@ -246,12 +271,14 @@ def order_place(*, data: OrderInput, now: datetime | None = None) -> tuple[Order
     """Place an order atomically; return (order, created). A repeat returns the first order.
 
     Raises InvalidInput for bad input and BusinessRefusal (backorder_not_allowed,
-    cap_exceeded, beyond_horizon, no_supply, unknown_sku) when the rules refuse it.
+    cap_exceeded, beyond_horizon, no_supply, unknown_sku) when the rules refuse it; a
+    repeat whose body differs from the first order is idempotency_conflict.
     """
     now = now or timezone.now()
-    channel, region, skus = _order_validate(data)
+    channel, region, skus = _order_validate(data, now=now)
     existing = _order_find(channel, data.external_id)
     if existing is not None:
+        _order_replay_check(existing, data)
         return existing, False
     try:
         with transaction.atomic():
@@ -261,7 +288,45 @@ def order_place(*, data: OrderInput, now: datetime | None = None) -> tuple[Order
         existing = _order_find(channel, data.external_id)
         if existing is None:
             raise
+        _order_replay_check(existing, data)
         return existing, False
+
+
+def _order_replay_check(order: Order, data: OrderInput) -> None:
+    """Refuse a repeat of (channel, external id) that says something else than the first order.
+
+    Compared: region, currency, flags, strategy, amounts and placed_at when given, the
+    customer's e-mail (any case), name and locale when given, and the lines in order.
+    """
+    customer = order.customer
+    differs = []
+    if data.region != order.region.code:
+        differs.append("region")
+    if data.currency != order.currency:
+        differs.append("currency")
+    if data.placed_at is not None and data.placed_at != order.placed_at:
+        differs.append("placed_at")
+    for name in ("essential_date", "buyer_applied_for_credit", "strategy", "shipping_amount"):
+        if getattr(data, name) != getattr(order, name):
+            differs.append(name)
+    if data.paid_amount is not None and data.paid_amount != order.paid_amount:
+        differs.append("paid_amount")
+    if data.customer.email.lower() != customer.email.lower():
+        differs.append("customer.email")
+    if data.customer.name != customer.name:
+        differs.append("customer.name")
+    if data.customer.locale and data.customer.locale != customer.locale:
+        differs.append("customer.locale")
+    stored = list(order.lines.order_by("pk").values_list("sku__code", "qty", "unit_price"))
+    given = [(line.sku, line.qty, Decimal(line.unit_price)) for line in data.lines]
+    if stored != given:
+        differs.append("lines")
+    if differs:
+        message = (f"Order {data.external_id!r} of channel {data.channel} was placed with a "
+                   f"different {', '.join(differs)}; a repeat must send the same body.")
+        raise BusinessRefusal(message, code="idempotency_conflict",
+                              errors={name: ["differs from the order first placed with this "
+                                             "external_id"] for name in differs})
 
 
 def _order_find(channel: Channel, external_id: str) -> Order | None:
@@ -273,6 +338,11 @@ def _order_query(channel_ids, external_id):
     return Order.objects.filter(channel_id__any=channel_ids, external_id=external_id)[:1]
 
 
+#: Ids of an order's lines before they are inserted: above any real id, in input order, the
+#: order their inserted ids follow (the engine breaks exact ties by line id).
+NEW_LINE_ID = 2**62
+
+
 def _order_place_locked(data, channel, region, skus, now):
     warehouse = _warehouse(region)
     pools = {(skus[line.sku].id, warehouse.id) for line in data.lines}
@@ -280,74 +350,161 @@ def _order_place_locked(data, channel, region, skus, now):
     # makes the order's INSERT fail on the unique constraint: order_place returns its order.
     pools_lock(pools)
     caps = _caps_matching([s.id for s in skus.values()], channel, region, lock=True)
+    taken = _ledger_allocate(data, channel, skus, warehouse, pools, now)
+    if taken is None:
+        return _order_place_in_full(data, channel, region, skus, warehouse, pools, caps, now)
 
-    customer = _customer(data.customer, region)
+    by_index = {a.line_id - NEW_LINE_ID: a for _ledger, _demand, assignments in taken.values()
+                for a in assignments}
+    assignments = [by_index[i] for i in range(len(data.lines))]
+    _lines_judge(data, skus, assignments, caps, channel=channel, region=region, today=now.date())
+    order = _order_create(data, channel, region, now)
+    lines = OrderLine.objects.bulk_create([
+        OrderLine(order=order, sku=skus[line.sku], warehouse=warehouse, qty=line.qty,
+                  unit_price=line.unit_price, status=line_status(line.qty, _stock_qty(a), a.confirmed))
+        for line, a in zip(data.lines, assignments, strict=True)
+    ])
+    transit, strategy = transit_calendar_for(region), str(data.strategy or channel.strategy)
+    rows = []
+    for line, a in zip(lines, assignments, strict=True):
+        row = promise_row(_NEW, a, transit, strategy, now)
+        rows.append((line.id, *row[1:]))
+    # The customer saw these promises at checkout: they are what was communicated.
+    promises_first_write(rows, at=now)
+    for ledger, demand, pool_assignments in taken.values():
+        ledger_take(ledger, demand, pool_assignments)
+    _order_placed(order, lines, assignments, now)
+    return order, True
+
+
+#: What promise_row compares a new line's promise with: nothing.
+_NEW = OpenLine(demand=None, order_id=0, region_id=0, status="", current=None)
+
+
+def _stock_qty(a: engine.Assignment) -> int:
+    return sum(al.qty for al in a.allocations if al.kind == "stock")
+
+
+def _ledger_allocate(data, channel, skus, warehouse, pools, now):
+    """Allocate the new lines against their pools' free supply (promises.ledger); return
+    {pool: (ledger, demand, assignments)}, or None when a pool must be run in full."""
+    ledgers = ledgers_read(pools=pools, today=now.date())
+    strategy, placed_at = data.strategy or channel.strategy, data.placed_at or now
+    demand: dict = {}
+    for i, line in enumerate(data.lines):
+        demand.setdefault((skus[line.sku].id, warehouse.id), []).append(engine.Demand(
+            line_id=NEW_LINE_ID + i, qty=line.qty, strategy=strategy, channel_priority=channel.priority,
+            placed_at=placed_at, current_ship_date=None))
+    sku_by_id = {sku.id: sku for sku in skus.values()}
+    calendar = ship_calendar_for(warehouse)
+    taken = {}
+    for pool, pool_demand in demand.items():
+        ledger = ledgers.get(pool)
+        if ledger is None or ledger.dirty:
+            return None
+        assignments = engine.allocate_new(ledger.balances, pool_demand, calendar, _policy(sku_by_id[pool[0]]),
+                                          now=now)
+        if assignments is None:
+            return None
+        taken[pool] = (ledger, pool_demand, assignments)
+    return taken
+
+
+def _policy(sku: SKU) -> engine.PoolPolicy:
+    return engine.PoolPolicy(lead_time_days=sku.lead_time_days, sell_beyond_supply=sku.sell_beyond_supply)
+
+
+def _order_place_in_full(data, channel, region, skus, warehouse, pools, caps, now):
+    """Place the order by running its pools in full with the new lines in them, as a
+    re-promise would: the path of a `win` order that displaces others, of a pool marked
+    dirty, and of a pool the ledger does not know yet (the run writes its ledger)."""
+    order = _order_create(data, channel, region, now)
+    lines = OrderLine.objects.bulk_create([
+        OrderLine(order=order, sku=skus[line.sku], warehouse=warehouse, qty=line.qty,
+                  unit_price=line.unit_price)
+        for line in data.lines
+    ])
+    marks = dirty_marks_read(pools)  # read first: the load below sees their changes
+    states = pools_load(pools=pools, today=now.date())
+    allocated = pools_allocate(states, now=now, warehouses={warehouse.id: warehouse})
+    by_line = {a.line_id: a for assignments in allocated.values() for a in assignments}
+    assignments = [by_line[line.id] for line in lines]
+    _lines_judge(data, skus, assignments, caps, channel=channel, region=region, today=now.date(),
+                 exclude_line_ids=[line.id for line in lines])
+    pools_repromise(states, cause=PromiseChange.Cause.NEW_ORDER, now=now, allocated=allocated,
+                    note=f"order {channel.code}#{data.external_id}", marks=marks)
+    # The customer saw these promises at checkout: they are what was communicated.
+    promises_mark_communicated(line_ids=[line.id for line in lines], at=now)
+    _order_placed(order, lines, assignments, now)
+    return order, True
+
+
+def _lines_judge(data, skus, assignments, caps, *, channel, region, today, exclude_line_ids=()):
+    """Raise BusinessRefusal for the first line the SKU's policy or a cap refuses."""
+    judged = []
+    for i, (line_input, a) in enumerate(zip(data.lines, assignments, strict=True)):
+        verdict = _judge(skus[line_input.sku], line_input.qty, a, today=today)
+        if verdict.reason:
+            raise BusinessRefusal(verdict.message, code=verdict.reason,
+                                  errors={f"lines[{i}].sku": [verdict.message]})
+        judged.append((i, skus[line_input.sku], a, verdict))
+    broken = _caps_check(caps, judged, channel=channel, region=region, today=today,
+                         exclude_line_ids=exclude_line_ids)
+    if broken:
+        i, reason, message = broken
+        raise BusinessRefusal(message, code=reason.split(":")[0], errors={f"lines[{i}].sku": [message]})
+
+
+def _order_create(data, channel, region, now) -> Order:
+    customer = _customer(data.customer, region, channel)
     lines_total = sum(line.unit_price * line.qty for line in data.lines)
-    order = Order.objects.create(
+    return Order.objects.create(
         channel=channel, region=region, external_id=data.external_id, customer=customer,
         placed_at=data.placed_at or now, currency=data.currency,
         paid_amount=data.paid_amount if data.paid_amount is not None else lines_total + data.shipping_amount,
         shipping_amount=data.shipping_amount, strategy=data.strategy, essential_date=data.essential_date,
         buyer_applied_for_credit=data.buyer_applied_for_credit,
     )
-    lines = OrderLine.objects.bulk_create([
-        OrderLine(order=order, sku=skus[line.sku], warehouse=warehouse, qty=line.qty,
-                  unit_price=line.unit_price)
-        for line in data.lines
-    ])
-    states = pools_load(pools=pools, today=now.date())
-    allocated = pools_allocate(states, now=now, warehouses={warehouse.id: warehouse})
-    by_line = {a.line_id: a for assignments in allocated.values() for a in assignments}
-    judged = []
-    for i, (line_input, line) in enumerate(zip(data.lines, lines, strict=True)):
-        a = by_line[line.id]
-        verdict = _judge(skus[line_input.sku], line.qty, a, today=now.date())
-        if verdict.reason:
-            raise BusinessRefusal(verdict.message, code=verdict.reason,
-                                  errors={f"lines[{i}].sku": [verdict.message]})
-        judged.append((i, skus[line_input.sku], a, verdict))
-    broken = _caps_check(caps, judged, channel=channel, region=region, today=now.date(),
-                         exclude_line_ids=[line.id for line in lines])
-    if broken:
-        i, reason, message = broken
-        raise BusinessRefusal(message, code=reason.split(":")[0], errors={f"lines[{i}].sku": [message]})
 
-    pools_repromise(states, cause=PromiseChange.Cause.NEW_ORDER, now=now, allocated=allocated,
-                    note=f"order {channel.code}#{data.external_id}")
-    # The customer saw these promises at checkout: they are what was communicated.
-    promises_mark_communicated(line_ids=[line.id for line in lines], at=now)
+
+def _order_placed(order, lines, assignments, now) -> None:
     # An estimate accepted beyond confirmed supply goes to the exception queue at once.
-    estimates = [line.id for line in lines if not by_line[line.id].confirmed]
+    estimates = [line.id for line, a in zip(lines, assignments, strict=True) if not a.confirmed]
     if estimates:
         workflow().lines_assess(line_ids=estimates, now=now)
     workflow().order_placed(order=order, lines=lines, now=now)
-    return order, True
 
 
-def _customer(data: CustomerInput, region: Region) -> Customer:
-    """The customer of this e-mail address (any case), created on a first order."""
-    customer = _customer_find(data.email)
+def _customer(data: CustomerInput, region: Region, channel: Channel) -> Customer:
+    """The channel's customer of this e-mail address (any case), created on its first order.
+
+    Customers are kept per channel: another channel's record of the same address is never
+    read or changed, so no partner sees what another channel wrote.
+    """
+    customer = _customer_find(data.email, channel)
     if customer is not None:
         return customer
     try:
         with transaction.atomic():  # a savepoint: a concurrent first order may create it first
-            return Customer.objects.create(email=data.email, name=data.name, region=region,
-                                           locale=data.locale or region.locale)
+            return Customer.objects.create(channel=channel, email=data.email, name=data.name,
+                                           region=region, locale=data.locale or region.locale)
     except IntegrityError:
-        customer = _customer_find(data.email)
+        customer = _customer_find(data.email, channel)
         if customer is None:  # not the e-mail's constraint: let the caller see the real error
             raise
         return customer
 
 
-def _customer_find(email: str) -> Customer | None:
-    return next(iter(compiled_objects(Customer, _customer_query, email=email)), None)
+def _customer_find(email: str, channel: Channel) -> Customer | None:
+    return next(iter(compiled_objects(Customer, _customer_query, email=email,
+                                      channel_ids=[channel.pk])), None)
 
 
-def _customer_query(email):
-    # LOWER(email) = LOWER(%s), the expression the unique constraint indexes (email__iexact
-    # compiles to UPPER() on PostgreSQL, which that index cannot serve).
-    return (Customer.objects.alias(email_lower=Lower("email")).filter(email_lower=Lower(Value(email)))
+def _customer_query(email, channel_ids):
+    # channel = %s AND LOWER(email) = LOWER(%s), the expressions the unique constraint
+    # indexes (email__iexact compiles to UPPER() on PostgreSQL, which that index cannot serve).
+    return (Customer.objects.alias(email_lower=Lower("email"))
+            .filter(channel_id__any=channel_ids, email_lower=Lower(Value(email)))
             .order_by("pk")[:1])
 
 
@@ -388,7 +545,15 @@ def _warehouse(region: Region):
     return region.default_warehouse
 
 
-def _order_validate(data: OrderInput):
+#: How far from now an order's placed_at may lie: a little ahead for clocks that run fast,
+#: a year back for orders a channel sends late. Outside it the promise would be nonsense.
+PLACED_AT_MAX_AHEAD = timedelta(days=1)
+PLACED_AT_MAX_AGE = timedelta(days=365)
+#: The largest order amount the database holds (Order.paid_amount: 12 digits, 2 decimals).
+ORDER_AMOUNT_MAX = Decimal("9999999999.99")
+
+
+def _order_validate(data: OrderInput, *, now: datetime):
     """Check the input field by field; raise InvalidInput (400) or unknown_sku (409)."""
     errors: dict[str, list[str]] = {}
     try:
@@ -412,8 +577,15 @@ def _order_validate(data: OrderInput):
         errors["customer.email"] = ["not a valid e-mail address"]
     if not (data.customer.name or "").strip():
         errors["customer.name"] = ["required"]
+    if channel is not None and region is not None and channel.region_id != region.pk:
+        sells_in = Region.objects.filter(pk=channel.region_id).values_list("code", flat=True).first()
+        errors["region"] = [f"channel {channel.code} sells in region {sells_in} only"]
     if data.placed_at is not None and timezone.is_naive(data.placed_at):
         errors["placed_at"] = ["give a timezone offset"]
+    elif data.placed_at is not None and data.placed_at > now + PLACED_AT_MAX_AHEAD:
+        errors["placed_at"] = [f"at most {PLACED_AT_MAX_AHEAD.days} day ahead of now"]
+    elif data.placed_at is not None and data.placed_at < now - PLACED_AT_MAX_AGE:
+        errors["placed_at"] = [f"at most {PLACED_AT_MAX_AGE.days} days ago"]
     for name in ("paid_amount", "shipping_amount"):
         value = getattr(data, name)
         if value is not None and not _money_ok(value):
@@ -425,6 +597,11 @@ def _order_validate(data: OrderInput):
             errors[f"lines[{i}].qty"] = ["must be a whole number >= 1"]
         if not _money_ok(line.unit_price):
             errors[f"lines[{i}].unit_price"] = ["a non-negative amount with at most 2 decimals"]
+    if not errors:  # the total (and so any refund of a line) must fit an order's amount
+        total = sum(Decimal(line.unit_price) * line.qty for line in data.lines) + data.shipping_amount
+        if total > ORDER_AMOUNT_MAX:
+            errors["lines"] = [f"the order's total {total} exceeds the largest amount an order "
+                               f"holds ({ORDER_AMOUNT_MAX})"]
     if errors:
         raise InvalidInput("The order is not valid.", errors=errors)
     skus = {s.code: s for s in compiled_objects(SKU, _skus_query,

@@ -22,6 +22,8 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext, ngettext
 
+from promises.ports import workflow
+
 #: The language the templates and labels are written in (their msgids).
 SOURCE_LOCALE = "en_US"
 UK_ENGLISH = "en_GB"
@@ -106,35 +108,33 @@ def customer_language(locale: str | None, region_locale: str | None) -> Customer
     return CustomerLanguage(_catalog_for(chosen).replace("_", "-").lower(), chosen)
 
 
-#: Regions whose labels give the latest delivery date.
-DELIVERY_REGIONS = ("EU", "UK")
-#: The English a region reads when we lack the customer's language (default: en_US).
-REGION_ENGLISH = {"UK": UK_ENGLISH}
-
-
 def format_short_date(value: date, locale: str) -> str:
     """Return "Dec 12" (en_US), "12 Dec" (en_GB), "12. Dez." (de), "12 déc." (fr)."""
     return format_skeleton("MMMd", value, locale=(locale or "en_US").replace("-", "_"))
 
 
 def promise_label(*, status: str, ship_date: date | None, delivery_to: date | None,
-                  confirmed: bool, region_code: str, locale: str,
+                  confirmed: bool, region, locale: str,
                   business_days: tuple[int, int] | None = None) -> str:
     """Return the label shown beside a product or an order line.
 
     status is in_stock, backorder, preorder or unavailable; an unconfirmed promise shows a
-    range of business days rather than a date it cannot stand behind.
+    range of business days rather than a date it cannot stand behind. `region` (a Region)
+    decides two things: the latest delivery date is given where its law measures delivery
+    (its policy, through the workflow port), and a customer whose language we lack reads
+    the English of the region's own locale (British in the UK).
     """
-    speech = customer_language(locale, REGION_ENGLISH.get(region_code, SOURCE_LOCALE))
+    speech = customer_language(locale, region.locale)
+    delivery = delivery_to is not None and workflow().measures_delivery(region_code=region.code)
     with translation.override(speech.language):
-        return _label(status=status, ship_date=ship_date, delivery_to=delivery_to, confirmed=confirmed,
-                      region_code=region_code, locale=speech.locale, business_days=business_days)
+        return _label(status=status, ship_date=ship_date, delivery_to=delivery_to if delivery else None,
+                      confirmed=confirmed, locale=speech.locale, business_days=business_days)
 
 
-def _label(*, status, ship_date, delivery_to, confirmed, region_code, locale, business_days) -> str:
+def _label(*, status, ship_date, delivery_to, confirmed, locale, business_days) -> str:
     if status == "unavailable" or ship_date is None:
         return gettext("Currently unavailable")
-    delivery = delivery_to is not None and region_code in DELIVERY_REGIONS
+    delivery = delivery_to is not None
     if not confirmed and business_days is not None:
         low, high = business_days
         if status == "preorder":

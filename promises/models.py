@@ -149,6 +149,58 @@ class DirtyPool(models.Model):
 
 
 
+class PoolSupply(models.Model):
+    """One supply source of a pool as intake's ledger keeps it: the units no open line holds,
+    and who holds the rest (promises/ledger.py).
+
+    Written under the pool's lock, by a full run of the pool (all its rows at once) and by
+    intake (the sources a new line takes). A pool marked dirty since its last full run is
+    out of date here until the re-promise that clears the mark rewrites it. Every pool the ledger knows has its stock row
+    (`po_line` blank), even with no stock: a pool without one is unknown and intake runs it
+    in full. The database keeps `free` from going below zero, the last guard against
+    promising a unit twice.
+    """
+
+    sku = models.ForeignKey(SKU, on_delete=models.CASCADE, related_name="+", db_constraint=False,
+                            db_index=False)
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="+",
+                                  db_constraint=False, db_index=False)
+    po_line = models.ForeignKey(PurchaseOrderLine, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="+", db_constraint=False, db_index=False,
+                                help_text="Blank: the pool's stock.")
+    free = models.IntegerField(help_text="Units no open line holds.")
+    # Units held by lines with a confirmed promise, by the strategy of the line.
+    held_win = models.PositiveIntegerField(default=0)
+    held_gain = models.PositiveIntegerField(default=0)
+    held_redistribute = models.PositiveIntegerField(default=0)
+    held_fill = models.PositiveIntegerField(default=0)
+    held_lose = models.PositiveIntegerField(default=0)
+    held_waiting = models.PositiveIntegerField(
+        default=0, help_text="Units held by lines without a confirmed promise (part of an estimate).")
+    # The last in the engine's order of the lines behind held_waiting: (class, priority, placed).
+    waiting_rank = models.PositiveSmallIntegerField(null=True, blank=True)
+    waiting_priority = models.IntegerField(null=True, blank=True)
+    waiting_placed_at = models.DateTimeField(null=True, blank=True)
+    # The dirty mark of the pool the rows already include (its id and generation): the full
+    # run that wrote them read the pool after the change behind it.
+    mark_id = models.BigIntegerField(null=True, blank=True)
+    mark_generation = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "pool supply"
+        verbose_name_plural = "pool supply"
+        constraints = [
+            models.UniqueConstraint(fields=["sku", "warehouse", "po_line"], name="pool_supply_one_per_source"),
+            models.UniqueConstraint(fields=["sku", "warehouse"], condition=models.Q(po_line__isnull=True),
+                                    name="pool_supply_one_stock_row"),
+            models.CheckConstraint(condition=models.Q(free__gte=0), name="pool_supply_free_not_negative"),
+        ]
+
+    def __str__(self):
+        source = "stock" if self.po_line_id is None else f"po line {self.po_line_id}"
+        return f"{self.sku_id}@{self.warehouse_id} {source}: {self.free} free"
+
+
 class OrderException(models.Model):
     """An order line that needs an agent: a slipped promise, a notice due, consent overdue."""
 

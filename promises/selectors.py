@@ -1,6 +1,5 @@
 """Read the supply, demand and current promises of (SKU, warehouse) pools in bulk."""
 
-import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -116,7 +115,7 @@ def pools_load(*, pools: set[PoolKey] | None = None, sku_ids=None,
 def _select(build, filters: dict, full: bool, json_columns: tuple[int, ...] = ()):
     """Rows of one of the load's queries.
 
-    On PostgreSQL through a psycopg cursor (server-side for a full run), with the SQL of a
+    On PostgreSQL as raw rows of Django's cursor (server-side for a full run), with the SQL of a
     few pools' read compiled once (core.compiled). Django's per-row work (results
     iterator, converters) was most of what a million-line load spent beyond the floor's
     plain read; building and compiling the querysets, half of an order's pool load.
@@ -147,23 +146,16 @@ def _stock_query(sku_ids, warehouse_ids):
     )
 
 
-_CURSOR_IDS = itertools.count(1)  # a cursor left open by an abandoned read never blocks the next
-
-
 def _raw_rows(sql: str, params, json_columns: tuple[int, ...], *, server_side: bool):
-    """Run SQL through a psycopg cursor of Django's connection; rows as psycopg builds
-    them, JSON columns parsed here.
+    """Run SQL through Django's cursor (a server-side one for a full run, as
+    `QuerySet.iterator()` uses); rows as psycopg builds them, JSON columns parsed here.
 
-    Past Django's cursor wrapper: these reads raise psycopg's errors, not django.db's, and
-    query counters (assertNumQueries, execute_wrapper) do not see them.
+    Django's cursor adds no per-row work (no converters); it raises django.db's errors and
+    query counters (assertNumQueries, execute_wrapper) and APM see the statement.
     """
-    connection.ensure_connection()
+    cursor = connection.chunked_cursor() if server_side else connection.cursor()
     if server_side:
-        cursor = connection.connection.cursor(name=f"pools_load_{next(_CURSOR_IDS)}",
-                                              withhold=not connection.in_atomic_block)
-        cursor.itersize = 5000
-    else:
-        cursor = connection.connection.cursor()
+        cursor.cursor.itersize = 5000  # rows per round trip (psycopg's default is 100)
     with cursor:
         cursor.execute(sql, params)
         for row in cursor:

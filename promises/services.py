@@ -24,6 +24,7 @@ from inventory.models import SKU, StockLevel, Warehouse
 from orders.models import OrderLine, OrderSync
 from promises import engine
 from promises.calendars import ship_calendar_for, transit_calendar_for
+from promises.ledger import ledger_rebuild
 from promises.models import DirtyPool, Promise, PromiseChange
 from promises.ports import workflow
 from promises.selectors import (
@@ -175,7 +176,8 @@ def _dirty_pools_batch_repromise(dirty_ids: list[int], *, now: datetime) -> Repr
         causes = {(m["sku_id"], m["warehouse_id"]): (m["cause"], m["po_line_id"], m["user_id"], m["note"])
                   for m in marks}
         states = pools_load(pools=set(causes), today=now.date())
-        result = pools_repromise(states, cause=Cause.MANUAL, now=now, causes=causes)
+        result = pools_repromise(states, cause=Cause.MANUAL, now=now, causes=causes, marks={
+            (m["sku_id"], m["warehouse_id"]): (m["id"], m["generation"]) for m in marks})
         cleared = Q(pk__in=[])
         for m in marks:
             cleared |= Q(id=m["id"], generation=m["generation"])
@@ -215,10 +217,12 @@ def pools_repromise_all(*, cause: str = Cause.NIGHTLY, sku_ids=None, now: dateti
             commit_without_waiting_for_disk()  # lost: its marks stay, the next run redoes it
             list(StockLevel.objects.select_for_update().filter(sku_id__in=chunk)
                  .order_by("pk").values_list("id", flat=True))
-            marks = list(DirtyPool.objects.filter(sku_id__in=chunk).values_list("id", "generation"))
+            marks = list(DirtyPool.objects.filter(sku_id__in=chunk).values_list(
+                "id", "generation", "sku_id", "warehouse_id"))
             states = pools_load(sku_ids=chunk, today=now.date())
-            result.add(pools_repromise(states, cause=cause, now=now, note=note))
-            for mark_id, generation in marks:
+            result.add(pools_repromise(states, cause=cause, now=now, note=note, marks={
+                (sku_id, wh_id): (mark_id, generation) for mark_id, generation, sku_id, wh_id in marks}))
+            for mark_id, generation, _sku_id, _wh_id in marks:
                 DirtyPool.objects.filter(id=mark_id, generation=generation).delete()
     return result
 
@@ -240,14 +244,18 @@ def pools_allocate(states: dict[PoolKey, PoolState], *, now: datetime,
 def pools_repromise(states: dict[PoolKey, PoolState], *, cause: str, now: datetime,
                     po_line_id: int | None = None, user_id: int | None = None,
                     note: str = "", allocated: dict[PoolKey, list] | None = None,
-                    causes: dict[PoolKey, tuple] | None = None) -> RepromiseResult:
-    """Write the engine's promises for loaded pools where they changed (caller holds locks).
+                    causes: dict[PoolKey, tuple] | None = None,
+                    marks: dict[PoolKey, tuple[int, int]] | None = None) -> RepromiseResult:
+    """Write the engine's promises for loaded pools where they changed, and their ledger of
+    free supply (promises.ledger); the caller holds their locks.
 
     `allocated` passes assignments the caller already computed (intake judges them first).
     `causes` gives some pools a cause of their own, (cause, po_line_id, user_id, note), in
     place of the shared one (a batch of dirty pools, each marked by its own PO line).
+    `marks` names the dirty marks read before the pools were loaded (promises.ledger).
     """
     allocated = pools_allocate(states, now=now) if allocated is None else allocated
+    ledger_rebuild(states, allocated, marks)
     transits = {rid: transit_calendar_for(r) for rid, r in regions_by_id().items()}
     result = RepromiseResult(pools=len(states))
     rows, statuses, changes, touched, first = [], [], [], set(), set()
@@ -349,8 +357,8 @@ def promises_write(rows, statuses, changes, *, touched_orders=(), first=frozense
     """Upsert promise rows, update line statuses and insert promise changes, in bulk.
 
     On PostgreSQL promises and changes go through COPY and statuses through one set-based
-    UPDATE (measured: executemany and bulk_create of a few hundred thousand rows took tens
-    of seconds where these take a few). `first` names the lines that had no promise yet.
+    UPDATE, each many times faster than executemany or bulk_create for a large re-promise
+    (docs/architecture.md, "What each fast path saves"). `first` names the lines that had no promise yet.
     """
     postgres = connection.vendor == "postgresql"
     if rows:
@@ -363,7 +371,7 @@ def promises_write(rows, statuses, changes, *, touched_orders=(), first=frozense
         with connection.cursor() as cursor:
             if postgres:
                 # Arrays, not a temporary table: PostgreSQL has no statistics on a fresh temp
-                # table and hash-joined all order lines for each chunk (measured: 1.1 s vs 0.4 s).
+                # table and hash-joined all order lines for each chunk.
                 cursor.execute(
                     f"UPDATE {table} AS l SET status = t.status FROM "
                     f"(SELECT unnest(%s::varchar[]) AS status, unnest(%s::bigint[]) AS id) t "
@@ -438,6 +446,27 @@ def _promises_executemany_upsert(rows, *, postgres: bool) -> None:
             _upsert_sql(f"VALUES ({placeholders})"),
             [tuple(value(v) for v in row[:7]) + (json.dumps(row[7]),)
              + tuple(value(v) for v in row[8:]) for row in rows],
+        )
+
+
+def promises_first_write(rows, *, at: datetime) -> None:
+    """Insert the first promises of new lines, recorded as told to the customer at `at`.
+
+    What promises_write and promises_mark_communicated do for an order's new lines, in one
+    statement: their promises are what the customer saw at checkout.
+    """
+    if not rows:
+        return
+    postgres = connection.vendor == "postgresql"
+    value = (lambda v: v) if postgres else _sqlite_value
+    columns = (*PROMISE_COLUMNS, "communicated_ship_date", "communicated_delivery_to", "communicated_at",
+               "agreed_ship_date")
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {Promise._meta.db_table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(['%s'] * len(columns))})",
+            [tuple(value(v) for v in row[:7]) + (json.dumps(row[7]),)
+             + tuple(value(v) for v in (*row[8:], row[1], row[3], at, row[1])) for row in rows],
         )
 
 

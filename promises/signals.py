@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 from inventory.models import (
     SKU,
     BackorderCap,
+    Channel,
     PurchaseOrder,
     PurchaseOrderLine,
     Receipt,
@@ -28,6 +29,7 @@ PO_FIELDS = ("status", "eta", "dock_to_stock_days", "warehouse_id")
 PO_LINE_FIELDS = ("sku_id", "qty_ordered", "qty_received", "eta", "purchase_order_id")
 SKU_FIELDS = ("safety_stock", "lead_time_days", "sell_beyond_supply")
 ORDER_LINE_FIELDS = ("qty", "sku_id", "warehouse_id")
+CHANNEL_FIELDS = ("priority", "strategy")
 
 
 def _request_user_id():
@@ -81,7 +83,8 @@ def po_changed(sender, instance, created, raw=False, **kwargs):
                 for line_id, sku_id in instance.lines.values_list("id", "sku_id")
                 for warehouse_id in (instance.warehouse_id, stored["warehouse_id"])}
     pools_mark_dirty(pools=po_lines, cause=Cause.PO_CHANGE, po_lines=po_lines, user_id=_request_user_id(),
-                     note=f"{instance.number}: {_what_changed(stored, instance, PO_FIELDS)}")
+                     note=_with_reason(f"{instance.number}: {_what_changed(stored, instance, PO_FIELDS)}",
+                                       instance))
 
 
 @receiver(post_save, sender=PurchaseOrderLine)
@@ -93,9 +96,9 @@ def po_line_changed(sender, instance, created, raw=False, **kwargs):
     stored = _stored(instance, PO_LINE_FIELDS)
     if stored and stored["sku_id"] is not None:
         pools.add((stored["sku_id"], po.warehouse_id))
-    what = "new line" if created else _what_changed(stored, instance, PO_LINE_FIELDS)
+    what = "new line" if created else _po_line_what_changed(stored, instance, po)
     pools_mark_dirty(pools=pools, cause=Cause.PO_CHANGE, po_line_id=instance.pk,
-                     user_id=_request_user_id(), note=f"{po.number}: {what}")
+                     user_id=_request_user_id(), note=_with_reason(f"{po.number}: {what}", instance))
 
 
 @receiver(post_delete, sender=PurchaseOrderLine)
@@ -156,9 +159,43 @@ def order_line_changed(sender, instance, created, raw=False, **kwargs):
                      note=f"line {instance.pk} edited")
 
 
+@receiver(post_save, sender=Channel)
+def channel_changed(sender, instance, created, raw=False, **kwargs):
+    # A channel's priority and strategy rank its lines in every pool they wait in.
+    if raw or created or not _changed(instance, CHANNEL_FIELDS):
+        return
+    stored = _stored(instance, CHANNEL_FIELDS)
+    pools = set(OrderLine.objects.open().filter(order__channel=instance)
+                .values_list("sku_id", "warehouse_id").distinct())
+    pools_mark_dirty(pools=pools, cause=Cause.MANUAL, user_id=_request_user_id(),
+                     note=f"channel {instance.code}: {_what_changed(stored, instance, CHANNEL_FIELDS)}")
+
+
 def _what_changed(stored, instance, fields) -> str:
     if not stored:
         return "created"
     parts = [f"{f.removesuffix('_id')} {stored[f]} → {getattr(instance, f)}"
              for f in fields if stored[f] != getattr(instance, f)]
     return ", ".join(parts)[:180]
+
+
+def _po_line_what_changed(stored, instance, po) -> str:
+    """Describe a PO line's change with the ETAs in force: a line without an ETA of its own
+    follows the PO's ("eta 2027-01-04 (the PO's) → 2027-01-16")."""
+    def eta(value):
+        return f"{value}" if value is not None else f"{po.eta} (the PO's)"
+
+    parts = []
+    for f in PO_LINE_FIELDS:
+        old, new = (stored or {}).get(f), getattr(instance, f)
+        if old == new:
+            continue
+        parts.append(f"eta {eta(old)} → {eta(new)}" if f == "eta"
+                     else f"{f.removesuffix('_id')} {old} → {new}")
+    return f"{instance.sku.code}: " + ", ".join(parts)[:160]
+
+
+def _with_reason(note: str, instance) -> str:
+    """Append the buyer's reason for the change (the form's or po_update's), when given."""
+    reason = getattr(instance, "_change_reason", "") or ""
+    return f"{note} — {reason}" if reason else note

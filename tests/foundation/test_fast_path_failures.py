@@ -154,3 +154,20 @@ def test_a_failing_copy_raises_djangos_error_and_writes_nothing():
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM copy_probe")
         assert cursor.fetchone() == (0,), "the whole transaction rolled back"
+
+
+@postgres_only
+@pytest.mark.django_db
+@pytest.mark.parametrize("full", [False, True], ids=["few pools", "full run (server-side cursor)"])
+def test_pool_loads_are_seen_by_query_counting(full):
+    from django.utils import timezone
+
+    from promises.selectors import pools_load
+
+    sku, warehouse, _ = us_pool(on_hand=2)
+    place(sku, qty=1, now=MONDAY)
+    pools = None if full else {(sku.id, warehouse.id)}
+    with CaptureQueriesContext(connection) as queries:
+        states = pools_load(pools=pools, today=timezone.localdate())
+    assert len(states[(sku.id, warehouse.id)].lines) == 1
+    assert any("orders_orderline" in q["sql"] for q in queries.captured_queries)

@@ -39,7 +39,9 @@ def place(sku, *, qty=1, external_id=None, channel="shopify-us", region_code="US
     data = OrderInput(
         external_id=external_id or f"T-{n}", channel=channel, region=region_code,
         currency={"US": "USD", "EU": "EUR", "UK": "GBP"}[region_code],
-        customer=CustomerInput(email=email or f"c{n}@example.com", name=f"Customer {n}"),
+        # Keyed on the external id: a repeat of one sends the same body (else it is a conflict).
+        customer=CustomerInput(email=email or f"{(external_id or f'c{n}').lower()}@example.com",
+                               name=f"Customer {external_id or n}"),
         lines=(LineInput(sku=sku.code, qty=qty, unit_price=Decimal("25.00")),),
         placed_at=now, strategy=strategy,
     )

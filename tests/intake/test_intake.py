@@ -129,8 +129,11 @@ def test_currency_must_match_the_region():
 def test_reposting_the_same_external_id_returns_the_first_order_and_writes_nothing():
     sku, _, _ = us_pool(on_hand=3)
     first, created = place(sku, external_id="SAME")
-    again, created_again = place(sku, external_id="SAME", qty=2)
+    again, created_again = place(sku, external_id="SAME")
     assert created and not created_again and again.pk == first.pk
+    with pytest.raises(BusinessRefusal) as conflict:
+        place(sku, external_id="SAME", qty=2)
+    assert conflict.value.code == "idempotency_conflict" and "lines" in conflict.value.errors
     assert OrderLine.objects.count() == 1
 
 

@@ -9,6 +9,7 @@ from babel.messages.pofile import read_po
 from django.conf import settings
 from django.test import Client
 
+from inventory.models import Region
 from notifications.content import cancellation_decider
 from notifications.models import Notice
 from notifications.rendering import Trusted, notice_render
@@ -115,17 +116,20 @@ def test_an_open_ended_consent_needs_no_action():
     assert "You need not do anything" in rendered.text and "I accept the new date" not in rendered.text
 
 
+EU, US = Region(code="EU", locale="de_DE"), Region(code="US", locale="en_US")
+
+
 def test_german_business_days_are_arbeitstage():
     label = promise_label(status="backorder", ship_date=date(2027, 2, 1), delivery_to=date(2027, 2, 12),
-                          confirmed=False, region_code="EU", locale="de_DE", business_days=(31, 33))
+                          confirmed=False, region=EU, locale="de_DE", business_days=(31, 33))
     assert label == "Versand in 31–33 Arbeitstagen, Lieferung bis 12. Feb."
     assert promise_label(status="backorder", ship_date=date(2027, 2, 1), delivery_to=date(2027, 2, 12),
-                         confirmed=False, region_code="EU", locale="pl_PL", business_days=(31, 33)) == (
+                         confirmed=False, region=EU, locale="pl_PL", business_days=(31, 33)) == (
         "Ships in 31–33 business days, delivered by Feb 12")
     assert promise_label(status="in_stock", ship_date=date(2027, 2, 1), delivery_to=None, confirmed=True,
-                         region_code="EU", locale="it_IT").startswith("Disponibile")
+                         region=EU, locale="it_IT").startswith("Disponibile")
     assert promise_label(status="in_stock", ship_date=date(2026, 12, 12), delivery_to=None, confirmed=True,
-                         region_code="US", locale="xx_YY") == "In stock — ships Dec 12"
+                         region=US, locale="xx_YY") == "In stock — ships Dec 12"
 
 
 def test_context_values_are_never_markup():
