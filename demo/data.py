@@ -26,7 +26,7 @@ from inventory.models import (
 )
 from inventory.services import po_update, receipt_record
 from orders.models import Cancellation, Customer, Order, OrderLine, Shipment, ShipmentLine
-from promises.models import Promise
+from promises.models import OrderException, Promise
 from promises.selectors import pools_load
 from promises.services import dirty_pools_repromise, pools_allocate
 from workflow.fulfilment import order_cancel
@@ -137,7 +137,7 @@ def demo_data_create(*, seed=42, size="default", today=None, progress=None):
         _stock_create(rng, skus, warehouses.values())
         _purchase_orders_create(rng, spec, skus, suppliers, list(warehouses.values()), today)
 
-    customers = _customers_create(rng, spec, regions, progress)
+    customers = _customers_create(rng, spec, channels, progress)
     orders = _orders_create(rng, spec, skus, customers, channels, region_warehouse, now, progress)
     return {"skus": len(skus), "orders": orders, "customers": sum(map(len, customers.values()))}
 
@@ -201,16 +201,19 @@ def _purchase_orders_create(rng, spec, skus, suppliers, warehouses, today):
     PurchaseOrderLine.objects.bulk_create(lines, batch_size=2000)
 
 
-def _customers_create(rng, spec, regions, progress):
+def _customers_create(rng, spec, channels, progress):
+    """Create customers, each kept by the channel that sells to it (as intake keeps them)."""
     bar = progress(spec.customers, "customers")
     rows = []
     for i in range(spec.customers):
-        region_code = rng.choice(["US", "US", "EU", "EU", "UK"])
+        channel = channels[rng.choice(CHANNEL_MIX)]
+        region_code = channel.region.code
         first, last = rng.choice(FIRST), rng.choice(LAST)
         rows.append(Customer(
             email=f"{first.lower()}.{i}@example.com".replace("é", "e").replace("è", "e"),
             name=f"{first} {last}",
-            region=regions[region_code],
+            channel=channel,
+            region=channel.region,
             locale=rng.choice(LOCALES[region_code]),
         ))
     created = []
@@ -218,10 +221,10 @@ def _customers_create(rng, spec, regions, progress):
         created += Customer.objects.bulk_create(rows[start:start + 5000])
         bar.update(len(rows[start:start + 5000]))
     bar.close()
-    by_region = {"US": [], "EU": [], "UK": []}
+    by_channel = {code: [] for code in channels}
     for customer in created:
-        by_region[next(code for code, r in regions.items() if r.pk == customer.region_id)].append(customer)
-    return by_region
+        by_channel[customer.channel.code].append(customer)
+    return by_channel
 
 
 def _orders_create(rng, spec, skus, customers, channels, region_warehouse, now, progress):
@@ -239,7 +242,7 @@ def _orders_create(rng, spec, skus, customers, channels, region_warehouse, now, 
             currency = {"US": "USD", "EU": "EUR", "UK": "GBP"}[region_code]
             order = Order(
                 channel=channel, region=channel.region, external_id=f"{channel.code[:2].upper()}-{100000 + n}",
-                customer=rng.choice(customers[region_code]), placed_at=placed_at, currency=currency,
+                customer=rng.choice(customers[channel.code]), placed_at=placed_at, currency=currency,
                 shipping_amount=Decimal("4.95"),
             )
             qty_lines = []
@@ -327,6 +330,54 @@ def demo_book_finish(*, seed=42, today=None, lively=True) -> dict:
         po_update(po=slipping, eta=slipping.eta + timedelta(days=24), reason="Supplier: factory delay")
         counts["slipped_po"] = slipping.number
     dirty_pools_repromise()
+    counts.update(_day_one_work(today))
+    return counts
+
+
+def _day_one_work(today) -> dict:
+    """Give each role real work on day one: a US slip long enough to need the customers'
+    express consent, a refund past its deadline, overdue and due-today exceptions in each
+    region (the book as if its queue had waited a few days)."""
+    counts = {}
+    # Buyers and agents: a US supplier slips 45 days; past 30, each customer must consent.
+    us_slip = (PurchaseOrder.objects.filter(status=PurchaseOrder.Status.CONFIRMED, warehouse__code="US-EAST",
+                                            lines__sku__order_lines__status="backordered")
+               .exclude(number__contains="-R-").distinct().order_by("eta", "number").first())
+    if us_slip is not None:
+        po_update(po=us_slip, eta=us_slip.eta + timedelta(days=45),
+                  reason="Supplier: vessel rolled to a later sailing")
+        dirty_pools_repromise()
+        counts["consent_waiting"] = OrderException.objects.filter(
+            status=OrderException.Status.OPEN, express_consent_required=True).count()
+    # Finance: a cancellation of three weeks ago whose refund is still owed, past its deadline.
+    weeks_ago = timezone.now() - timedelta(days=21)
+    order = Order.objects.filter(status=Order.Status.OPEN, placed_at__lt=weeks_ago).order_by("id").first()
+    if order is not None:
+        with transaction.atomic():
+            order_cancel(order=order, reason=Cancellation.Reason.CUSTOMER_REQUEST, initiated_by="customer",
+                         note="demo data: asked by e-mail", now=weeks_ago)
+        counts["refund_overdue"] = Cancellation.objects.filter(refunded_at__isnull=True,
+                                                               refund_due_by__lt=today).count()
+    # Agents: a region with little in its queue gets a slip of its own...
+    for code in ("US", "EU", "UK"):
+        if OrderException.objects.filter(status=OrderException.Status.OPEN, region__code=code).count() >= 2:
+            continue
+        po = (PurchaseOrder.objects.filter(status__in=PurchaseOrder.SUPPLY_STATUSES,
+                                           warehouse__regions_served__code=code,
+                                           lines__sku__order_lines__status="backordered")
+              .distinct().order_by("eta", "number").first())
+        if po is not None:
+            po_update(po=po, eta=po.eta + timedelta(days=20), reason="Supplier: short shipment, rest follows")
+            dirty_pools_repromise()
+    # ...and in each region the two oldest open exceptions are due today and two days ago.
+    aged = 0
+    for code in ("US", "EU", "UK"):
+        oldest = list(OrderException.objects.filter(status=OrderException.Status.OPEN, region__code=code)
+                      .order_by("opened_at", "id").values_list("id", flat=True)[:2])
+        for pk, due_by in zip(oldest, (today - timedelta(days=2), today), strict=False):
+            OrderException.objects.filter(pk=pk).update(due_by=due_by)
+            aged += 1
+    counts["aged_exceptions"] = aged
     return counts
 
 

@@ -1,7 +1,7 @@
-"""Admin for reference data, catalog, stock and caps.
+"""Admin for reference data, catalog, stock, caps and the PO ETA history.
 
-The purchase-order admin lives in promises/admin.py: its change form previews the
-impact on promises, which inventory must not import.
+The purchase-order admin lives in promises/admin_purchase_orders.py: its change form
+previews the impact on promises, which inventory must not import.
 """
 
 from django import forms
@@ -14,6 +14,7 @@ from inventory.models import (
     BackorderCap,
     Channel,
     PurchaseOrder,
+    PurchaseOrderEtaChange,
     PurchaseOrderLine,
     Receipt,
     Region,
@@ -92,12 +93,35 @@ class SupplierAdmin(admin.ModelAdmin):
     list_filter = ("country",)
 
 
+class SharedChoicesFormSet(forms.BaseInlineFormSet):
+    """An inline formset whose `shared_choices` fields read their choices once for all rows,
+    not once per row (a select, or an autocomplete naming its value, queries per row)."""
+
+    shared_choices: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.shared_choices:
+            choices = None
+            for form in self.forms:
+                field = form.fields[name]
+                choices = choices if choices is not None else list(field.choices)
+                field.choices = choices
+                inner = getattr(field.widget, "widget", None)  # the admin's related-field wrapper
+                if inner is not None:
+                    inner.choices = field.widget.choices = choices
+
+
+class StockLevelFormSet(SharedChoicesFormSet):
+    shared_choices = ("warehouse",)
+
+
 class StockLevelInline(admin.TabularInline):
     model = StockLevel
+    formset = StockLevelFormSet
     extra = 0
     fields = ("warehouse", "on_hand", "updated_at")
     readonly_fields = ("updated_at",)
-    autocomplete_fields = ("warehouse",)
 
 
 @admin.register(SKU)
@@ -210,3 +234,38 @@ class PurchaseOrderLineAdmin(SimpleHistoryAdmin):
     @admin.display(description="PO status", ordering="purchase_order__status")
     def po_status(self, obj):
         return obj.purchase_order.get_status_display()
+
+
+@admin.register(PurchaseOrderEtaChange)
+class PurchaseOrderEtaChangeAdmin(admin.ModelAdmin):
+    """The ETA history of every PO, read-only: rows are written by the PO services and form."""
+
+    list_display = ("at", "purchase_order", "what", "eta_move", "status_move", "reason", "user")
+    list_filter = ("purchase_order__warehouse", "purchase_order__supplier", "at")
+    list_select_related = ("purchase_order", "user")
+    search_fields = ("purchase_order__number", "sku_code", "reason")
+    date_hierarchy = "at"
+    raw_id_fields = ("purchase_order", "po_line", "user")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="What")
+    def what(self, obj):
+        return f"line {obj.sku_code}" if obj.sku_code else "whole PO"
+
+    @admin.display(description="ETA")
+    def eta_move(self, obj):
+        return f"{obj.old_eta or 'the PO’s'} → {obj.new_eta or 'the PO’s'}" if obj.eta_moved else "—"
+
+    @admin.display(description="Status")
+    def status_move(self, obj):
+        if not obj.status_moved:
+            return "—"
+        return f"{obj.get_old_status_display()} → {obj.get_new_status_display()}"

@@ -117,6 +117,8 @@ class Channel(models.Model):
         help_text="Marketplace pre-fulfilment cancel-rate ceiling, e.g. 2.50 for Amazon.",
     )
     active = models.BooleanField(default=True)
+    # What a save changed, for re-promising the pools a new ranking touches (promises.signals).
+    tracker = FieldTracker(fields=["priority", "strategy"])
 
     class Meta:
         ordering = ["priority", "code"]
@@ -309,6 +311,48 @@ def po_line_available_on(*, eta: date, dock_to_stock_days: int, today: date) -> 
     preview and the partner API all read it from here.
     """
     return max(eta + timedelta(days=dock_to_stock_days), today)
+
+
+class PurchaseOrderEtaChange(models.Model):
+    """One move of a PO's ETA or status, or of one line's ETA: the PO's ETA history.
+
+    Dates are the ones in force (a line without an ETA of its own follows the PO's), so a
+    row always reads "from → to". Written by inventory.services.eta_changes_record only.
+    """
+
+    purchase_order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="eta_changes")
+    po_line = models.ForeignKey(
+        PurchaseOrderLine, null=True, blank=True, on_delete=models.SET_NULL, related_name="eta_changes",
+        help_text="Blank: the whole purchase order.")
+    sku_code = models.CharField("SKU", max_length=40, blank=True, help_text="The line's SKU; blank: the whole PO.")
+    old_eta = models.DateField("ETA before", null=True, blank=True)
+    new_eta = models.DateField("ETA after", null=True, blank=True)
+    old_status = models.CharField("status before", max_length=20, blank=True,
+                                  choices=PurchaseOrder.Status.choices)
+    new_status = models.CharField("status after", max_length=20, blank=True,
+                                  choices=PurchaseOrder.Status.choices)
+    reason = models.CharField(max_length=200, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "PO ETA change"
+        indexes = [models.Index(fields=["purchase_order", "-at"], name="po_eta_change_po_at")]
+
+    def __str__(self):
+        what = f"{self.purchase_order_id}" + (f" {self.sku_code}" if self.sku_code else "")
+        return f"{what}: {self.old_eta} → {self.new_eta}"
+
+    @property
+    def eta_moved(self) -> bool:
+        return self.old_eta != self.new_eta
+
+    @property
+    def status_moved(self) -> bool:
+        return self.old_status != self.new_status
 
 
 class Receipt(models.Model):

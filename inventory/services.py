@@ -1,7 +1,8 @@
-"""Supply writes: stock counts, purchase orders, receipts.
+"""Supply writes: stock counts, purchase orders, receipts, the PO ETA history.
 
-Re-promising learns of each change through promises/signals.py, so these functions know
-nothing of promises.
+Re-promising learns of each change through promises/signals.py (it listens to saves of
+these rows); the only thing these functions do for it is the order of their writes, noted
+where it matters.
 """
 
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from core.errors import BusinessRefusal, InvalidInput, NotFound
 from inventory.models import (
     SKU,
     PurchaseOrder,
+    PurchaseOrderEtaChange,
     PurchaseOrderLine,
     Receipt,
     StockLevel,
@@ -155,8 +157,9 @@ def po_create(*, number: str, supplier: str, warehouse: str, status: str = Purch
 @transaction.atomic
 def po_update(*, po: PurchaseOrder, status: str | None = None, eta: date | None = None,
               dock_to_stock_days: int | None = None, lines: list[POLineInput] | None = None,
-              reason: str = "") -> PurchaseOrder:
-    """Change a PO's status, ETA or lines; every change is kept in its history.
+              reason: str = "", user=None) -> PurchaseOrder:
+    """Change a PO's status, ETA or lines; every change is kept in its history, and every
+    move of an ETA (the PO's or a line's) or of the status in its ETA history with `reason`.
 
     `lines` upserts by SKU: a listed SKU gets the new quantity and ETA, a new SKU a new
     line; lines not listed stay as they are. Received quantities only move by receipts.
@@ -181,7 +184,8 @@ def po_update(*, po: PurchaseOrder, status: str | None = None, eta: date | None 
     if errors:
         raise InvalidInput("The change is not valid.", errors=errors)
 
-    changed = []
+    changed, moves = [], []
+    old_eta, old_status = po.eta, po.status
     if status is not None and status != po.status:
         po.status = status
         changed.append("status")
@@ -191,7 +195,10 @@ def po_update(*, po: PurchaseOrder, status: str | None = None, eta: date | None 
     if dock_to_stock_days is not None and dock_to_stock_days != po.dock_to_stock_days:
         po.dock_to_stock_days = dock_to_stock_days
         changed.append("dock_to_stock_days")
+    if "eta" in changed or "status" in changed:
+        moves.append(EtaMove(old_eta, po.eta, old_status=old_status, new_status=po.status))
     if changed:
+        po._change_reason = (reason or "")[:100]  # the audit history's field holds 100 characters
         po.save(update_fields=[*changed, "updated_at"])
     for line in lines or []:
         current = existing.get(line.sku)
@@ -199,11 +206,46 @@ def po_update(*, po: PurchaseOrder, status: str | None = None, eta: date | None 
             PurchaseOrderLine.objects.create(purchase_order=po, sku=skus[line.sku],
                                              qty_ordered=line.qty_ordered, eta=line.eta)
         elif (current.qty_ordered, current.eta) != (line.qty_ordered, line.eta):
+            if current.eta != line.eta:
+                moves.append(EtaMove(current.eta or old_eta, line.eta or po.eta, po_line=current))
             current.qty_ordered, current.eta = line.qty_ordered, line.eta
+            current._change_reason = (reason or "")[:100]
             current.save(update_fields=["qty_ordered", "eta"])
     if lines and not changed:
         po.save(update_fields=["updated_at"])
+    eta_changes_record(po=po, moves=moves, reason=reason, user=user)
     return po
+
+
+# --- The ETA history ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EtaMove:
+    """One ETA or status move to keep in a PO's ETA history; `po_line` None: the whole PO.
+
+    Dates are the ones in force: a line without an ETA of its own carries the PO's."""
+
+    old_eta: date | None
+    new_eta: date | None
+    po_line: PurchaseOrderLine | None = None
+    old_status: str = ""
+    new_status: str = ""
+
+
+def eta_changes_record(*, po: PurchaseOrder, moves: Iterable[EtaMove], reason: str = "", user=None,
+                       at: datetime | None = None) -> list[PurchaseOrderEtaChange]:
+    """Keep these moves in the PO's ETA history (moves that move nothing are dropped)."""
+    at = at or timezone.now()
+    rows = [
+        PurchaseOrderEtaChange(
+            purchase_order=po, po_line=move.po_line, sku_code=move.po_line.sku.code if move.po_line else "",
+            old_eta=move.old_eta, new_eta=move.new_eta, old_status=move.old_status,
+            new_status=move.new_status, reason=(reason or "")[:200], user=user, at=at)
+        for move in moves
+        if move.old_eta != move.new_eta or move.old_status != move.new_status
+    ]
+    return PurchaseOrderEtaChange.objects.bulk_create(rows)
 
 
 # --- Receipts --------------------------------------------------------------------------------
@@ -253,6 +295,8 @@ def receipt_record(*, po_number: str, lines: list[tuple[str, int]], received_at:
     new_status = (PurchaseOrder.Status.PARTIALLY_RECEIVED if any(open_after.values())
                   else PurchaseOrder.Status.RECEIVED)
     if po.status != new_status:
+        eta_changes_record(po=po, moves=[EtaMove(po.eta, po.eta, old_status=po.status, new_status=new_status)],
+                           reason=f"Receipt {reference}".strip(), user=user)
         po.status = new_status
         po.save(update_fields=["status", "updated_at"])
 

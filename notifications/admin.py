@@ -32,10 +32,13 @@ class StuckFilter(admin.SimpleListFilter):
 
 @admin.register(Notice)
 class NoticeAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "kind", "status_badge", "email", "order", "line_id", "region",
-                    "attempts", "next_attempt_at", "sent_at", "error")
+    # Fits 1440 px beside the menu and the filters: delivery (sent, or the next attempt and
+    # how many so far) is one column, the last error shows on the status; the region is a
+    # filter; the line, the idempotency key and the full error are on the change page.
+    list_display = ("created", "kind", "status_badge", "recipient", "order_link", "delivery")
+    list_display_links = ("created", "kind")
     list_filter = (StuckFilter, "status", "kind", "region", "locale")
-    list_select_related = ("order__channel", "region")
+    list_select_related = ("order",)
     search_fields = ("email", "order__external_id", "idempotency_key", "message_id")
     date_hierarchy = "created_at"
     show_full_result_count = False
@@ -64,21 +67,48 @@ class NoticeAdmin(admin.ModelAdmin):
         (the form stays read-only for everyone)."""
         return request.user.has_perm("notifications.change_notice")
 
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj):
+        return f"{timezone.localtime(obj.created_at):%Y-%m-%d %H:%M}"
+
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
-        return format_html('<strong style="color:{}">{}</strong>', STATUS_COLOURS.get(obj.status, "#333"),
-                           obj.get_status_display())
+        colour = STATUS_COLOURS.get(obj.status, "#333")
+        if obj.last_error:
+            return format_html('<strong style="color:{}" title="{}">{} ⚠</strong>', colour,
+                               obj.last_error[:300], obj.get_status_display())
+        return format_html('<strong style="color:{}">{}</strong>', colour, obj.get_status_display())
 
-    @admin.display(description="Last error")
-    def error(self, obj):
-        return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
+    @admin.display(description="To", ordering="email")
+    def recipient(self, obj):
+        if len(obj.email) <= 26:
+            return obj.email
+        return format_html('<span title="{}">{}…</span>', obj.email, obj.email[:25])
+
+    @admin.display(description="Order", ordering="order__external_id")
+    def order_link(self, obj):
+        return obj.order.external_id
+
+    @admin.display(description="Delivery", ordering="sent_at")
+    def delivery(self, obj):
+        if obj.sent_at:
+            return f"sent {obj.sent_at:%Y-%m-%d %H:%M}"
+        tries = f"{obj.attempts} tr{'y' if obj.attempts == 1 else 'ies'}" if obj.attempts else ""
+        if obj.next_attempt_at:
+            return f"next {obj.next_attempt_at:%Y-%m-%d %H:%M}" + (f" ({tries})" if tries else "")
+        return tries or "—"
 
     @admin.display(description="HTML")
     def html_preview(self, obj):
+        """The whole e-mail as the customer sees it, in a sandboxed frame (no scripts, no
+        forms); the change form's script grows it to its content's height once loaded
+        (templates/admin/notifications/notice/change_form.html)."""
         if not obj.body_html:
             return "— (rendered when it is sent)"
-        return format_html('<iframe sandbox srcdoc="{}" style="width:100%;height:480px;border:1px solid #ccc">'
-                           "</iframe>", obj.body_html)
+        return format_html(
+            '<iframe class="notice-preview" sandbox="allow-same-origin" srcdoc="{}" title="The e-mail"'
+            ' style="width:100%;min-width:640px;max-width:900px;height:480px;border:1px solid #ccc">'
+            "</iframe>", obj.body_html)
 
     def _each(self, request, queryset, service, verb):
         done = 0

@@ -4,6 +4,8 @@ The order admin lives in promises/admin.py: it shows each line's promise and sou
 """
 
 from django.contrib import admin
+from django.utils import timezone
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from orders.models import Cancellation, Customer, Shipment, ShipmentLine
@@ -11,9 +13,9 @@ from orders.models import Cancellation, Customer, Shipment, ShipmentLine
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ("email", "name", "region", "locale", "created_at")
-    list_filter = ("region", "locale")
-    list_select_related = ("region",)
+    list_display = ("email", "name", "channel", "region", "locale", "created_at")
+    list_filter = ("channel", "region", "locale")
+    list_select_related = ("channel", "region")
     search_fields = ("email", "name")
     readonly_fields = ("created_at",)
 
@@ -49,8 +51,6 @@ class RefundStatusFilter(admin.SimpleListFilter):
         return [("due", "Refund due"), ("overdue", "Refund overdue"), ("done", "Refunded")]
 
     def queryset(self, request, queryset):
-        from django.utils import timezone
-
         today = timezone.localdate()
         if self.value() == "due":
             return queryset.filter(refunded_at__isnull=True)
@@ -63,18 +63,36 @@ class RefundStatusFilter(admin.SimpleListFilter):
 
 @admin.register(Cancellation)
 class CancellationAdmin(SimpleHistoryAdmin):
-    list_display = (
-        "id", "order", "line", "qty", "amount", "currency", "reason", "initiated_by",
-        "cancelled_at", "refund_due_by", "refunded_at",
-    )
+    # Fits 1440 px: order, SKU and quantity share a column, the refund owed and its
+    # deadline are never pushed off screen; the note and the user are on the change page.
+    list_display = ("cancelled_on", "what", "refund", "reason", "initiated_by", "refund_due", "refunded_at")
+    list_display_links = ("cancelled_on",)
     list_filter = (RefundStatusFilter, "reason", "initiated_by", "currency", "order__region")
-    list_select_related = ("order__channel", "line__sku", "line__order__channel")
+    list_select_related = ("order", "line__sku")
     search_fields = ("order__external_id", "order__customer__email", "line__sku__code")
     date_hierarchy = "cancelled_at"
     raw_id_fields = ("order", "line", "user")
     readonly_fields = ("order", "line", "qty", "amount", "currency", "reason", "initiated_by",
                        "cancelled_at", "refund_due_by", "user")
     history_list_display = ("refunded_at", "refund_reference")
+
+    @admin.display(description="Cancelled", ordering="cancelled_at")
+    def cancelled_on(self, obj):
+        return obj.cancelled_at.date()
+
+    @admin.display(description="Order · line", ordering="order__external_id")
+    def what(self, obj):
+        return f"{obj.order.external_id} · {obj.qty} × {obj.line.sku.code}"
+
+    @admin.display(description="Refund", ordering="amount")
+    def refund(self, obj):
+        return f"{obj.amount} {obj.currency}"
+
+    @admin.display(description="Refund due", ordering="refund_due_by")
+    def refund_due(self, obj):
+        if obj.refunded_at is None and obj.refund_due_by < timezone.localdate():
+            return format_html('<strong style="color:#ba2121">{} (overdue)</strong>', obj.refund_due_by)
+        return obj.refund_due_by
 
     def has_delete_permission(self, request, obj=None):
         return False  # a refund owed is a record: no role deletes it, whatever its permissions

@@ -1,20 +1,13 @@
 """Admin screens that show promises: orders and their lines, purchase orders, promise history."""
 
-from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count
-from django.http import HttpResponseBadRequest
-from django.template.response import TemplateResponse
-from django.urls import path
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from simple_history.admin import SimpleHistoryAdmin
 
-from inventory.models import PurchaseOrder, PurchaseOrderLine
 from orders.models import Order, OrderLine
+from promises import admin_purchase_orders  # noqa: F401  (registers the purchase-order admin)
 from promises.explain import promise_explanation
-from promises.impact import POLineChange, po_change_impact
-from promises.models import DirtyPool, Promise, PromiseChange
+from promises.models import DirtyPool, PoolSupply, Promise, PromiseChange
 from promises.services import pools_mark_dirty
 
 
@@ -24,145 +17,19 @@ def sources_html(promise):
         return "—"
     return format_html_join(
         mark_safe("<br>"),
-        "{} × {} (from {})",
+        "{} × {}{}",
         (
             (
                 s["qty"],
                 "stock" if s["kind"] == "stock" else f"PO {s['reference']}",
-                s["available_on"],
+                f" (from {s['available_on']})" if s.get("available_on") else "",
             )
             for s in promise.sources
         ),
     )
 
 
-# --- Purchase orders -------------------------------------------------------------------
-
-
-class PurchaseOrderLineInline(admin.TabularInline):
-    model = PurchaseOrderLine
-    extra = 0
-    ordering = ("sku__code",)
-    fields = ("sku", "qty_ordered", "qty_received", "eta")
-    readonly_fields = ("qty_received",)
-    autocomplete_fields = ("sku",)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("sku")
-
-
-class PurchaseOrderForm(forms.ModelForm):
-    change_reason = forms.CharField(
-        required=False, max_length=100, label="Reason for the change",
-        help_text="Kept in the ETA history (e.g. “supplier: port congestion”).",
-    )
-
-    class Meta:
-        model = PurchaseOrder
-        fields = ("number", "supplier", "warehouse", "status", "eta", "dock_to_stock_days", "notes")
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.instance.pk and "eta" in self.changed_data and not cleaned.get("change_reason"):
-            self.add_error("change_reason", "Say why the ETA moves: it is kept with the change.")
-        return cleaned
-
-
-@admin.register(PurchaseOrder)
-class PurchaseOrderAdmin(SimpleHistoryAdmin):
-    form = PurchaseOrderForm
-    change_form_template = "admin/inventory/purchaseorder/change_form.html"
-    list_display = ("number", "supplier", "warehouse", "status", "eta", "dock_to_stock_days",
-                    "line_count", "updated_at")
-    list_filter = ("status", "warehouse", "supplier")
-    list_select_related = ("supplier", "warehouse")
-    search_fields = ("number", "supplier__name", "lines__sku__code")
-    date_hierarchy = "eta"
-    autocomplete_fields = ("supplier",)
-    inlines = [PurchaseOrderLineInline]
-    history_list_display = ("status", "eta")
-    fieldsets = (
-        (None, {"fields": ("number", "supplier", "warehouse", "status")}),
-        ("Arrival", {"fields": ("eta", "dock_to_stock_days", "change_reason", "notes")}),
-    )
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_line_count=Count("lines"))
-
-    @admin.display(description="Lines", ordering="_line_count")
-    def line_count(self, obj):
-        return obj._line_count
-
-    def get_urls(self):
-        return [
-            path("<path:object_id>/impact/", self.admin_site.admin_view(self.impact_view),
-                 name="inventory_purchaseorder_impact"),
-            *super().get_urls(),
-        ]
-
-    def save_model(self, request, obj, form, change):
-        obj._change_reason = form.cleaned_data.get("change_reason") or ""
-        super().save_model(request, obj, form, change)
-
-    def response_change(self, request, obj):
-        messages.info(request, "The promises this change touches are being re-promised in the background; "
-                               "moved lines appear under Promise changes and in the exception queue.")
-        return super().response_change(request, obj)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        po = self.get_object(request, object_id)
-        extra_context = {**(extra_context or {}), "eta_history": eta_history(po) if po else []}
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def impact_view(self, request, object_id):
-        """Render the promise impact of the unsaved form (POSTed by the change form's button)."""
-        po = self.get_object(request, object_id)
-        if po is None or request.method != "POST" or not self.has_view_permission(request, po):
-            return HttpResponseBadRequest("Post the purchase order form to preview its impact.")
-        try:
-            change = _form_change(request.POST, po)
-        except forms.ValidationError as exc:
-            return TemplateResponse(request, "admin/inventory/purchaseorder/impact.html",
-                                    {"error": "; ".join(exc.messages)})
-        impact = po_change_impact(po=po, **change)
-        return TemplateResponse(request, "admin/inventory/purchaseorder/impact.html",
-                                {"impact": impact, "later": impact.later[:20], "earlier": impact.earlier[:20]})
-
-
-def _form_change(data, po) -> dict:
-    """Read the proposed PO values and line changes from the admin change form's POST."""
-    date_field = forms.DateField(required=False)
-    int_field = forms.IntegerField(required=False, min_value=0)
-    change = {
-        "eta": date_field.clean(data.get("eta")),
-        "status": data.get("status") if data.get("status") in PurchaseOrder.Status.values else None,
-        "dock_to_stock_days": int_field.clean(data.get("dock_to_stock_days")),
-        "lines": {},
-    }
-    ids = set(po.lines.values_list("id", flat=True))
-    total = int_field.clean(data.get("lines-TOTAL_FORMS")) or 0
-    for i in range(total):
-        raw_id = data.get(f"lines-{i}-id")
-        if not raw_id or not raw_id.isdigit() or int(raw_id) not in ids:
-            continue
-        change["lines"][int(raw_id)] = POLineChange(
-            qty_ordered=int_field.clean(data.get(f"lines-{i}-qty_ordered")),
-            eta=date_field.clean(data.get(f"lines-{i}-eta")),
-            delete=bool(data.get(f"lines-{i}-DELETE")),
-        )
-    return change
-
-
-def eta_history(po) -> list[dict]:
-    """Each ETA or status change of a PO: when, who, from, to, why (from its audit history)."""
-    records = list(po.history.select_related("history_user").order_by("history_date", "history_id"))
-    rows = []
-    for before, after in zip(records, records[1:], strict=False):
-        if (before.eta, before.status) != (after.eta, after.status):
-            rows.append({"at": after.history_date, "user": after.history_user,
-                         "eta": (before.eta, after.eta), "status": (before.status, after.status),
-                         "reason": after.history_change_reason or ""})
-    return list(reversed(rows))
+# --- Purchase orders: promises/admin_purchase_orders.py (registered on import) ---------
 
 
 # --- Orders ------------------------------------------------------------------------------
@@ -194,7 +61,7 @@ class OrderLineInline(admin.TabularInline):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("sku", "warehouse", "promise")
+        return super().get_queryset(request).select_related("order__channel", "sku", "warehouse", "promise")
 
     @admin.display(description="Ships")
     def promised_ship_date(self, obj):
@@ -291,6 +158,9 @@ class PromiseChangeInline(admin.TabularInline):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("po_line__sku", "po_line__purchase_order", "user")
+
 
 @admin.register(OrderLine)
 class OrderLineAdmin(admin.ModelAdmin):
@@ -321,10 +191,12 @@ class OrderLineAdmin(admin.ModelAdmin):
 
 @admin.register(PromiseChange)
 class PromiseChangeAdmin(admin.ModelAdmin):
-    list_display = ("at", "order", "line", "sku", "old_ship_date", "new_ship_date", "direction", "cause", "po_line", "user")
+    # Fits 1440 px: order, line and SKU share a column, the old and new dates another; the
+    # note is on the change page.
+    list_display = ("at", "order_line", "moved", "cause", "purchase_order", "user")
+    list_display_links = ("at",)
     list_filter = ("cause", "new_confirmed", "order__region", "order__channel")
-    list_select_related = ("order__channel", "line__sku", "line__order__channel",
-                           "po_line__purchase_order", "po_line__sku", "user")
+    list_select_related = ("order", "line__sku", "po_line__purchase_order", "user")
     search_fields = ("order__external_id", "line__sku__code", "po_line__purchase_order__number")
     date_hierarchy = "at"
 
@@ -337,16 +209,21 @@ class PromiseChangeAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="SKU", ordering="line__sku__code")
-    def sku(self, obj):
-        return obj.line.sku
+    @admin.display(description="Order · line · SKU", ordering="order__external_id")
+    def order_line(self, obj):
+        return f"{obj.order.external_id} · {obj.line_id} · {obj.line.sku.code}"
 
-    @admin.display(description="Moved")
-    def direction(self, obj):
+    @admin.display(description="Ships (old → new)", ordering="new_ship_date")
+    def moved(self, obj):
+        new = f"{obj.new_ship_date}{'' if obj.new_confirmed else ' (estimate)'}"
         if obj.old_ship_date is None:
-            return "new"
+            return f"new: {new}"
         delta = (obj.new_ship_date - obj.old_ship_date).days
-        return f"{delta:+d} days"
+        return f"{obj.old_ship_date} → {new} ({delta:+d} days)"
+
+    @admin.display(description="PO", ordering="po_line__purchase_order__number")
+    def purchase_order(self, obj):
+        return obj.po_line.purchase_order.number if obj.po_line_id else "—"
 
 
 @admin.register(DirtyPool)
@@ -360,4 +237,30 @@ class DirtyPoolAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PoolSupply)
+class PoolSupplyAdmin(admin.ModelAdmin):
+    """Intake's ledger, read-only: what each pool's sources have free and who holds the rest.
+    Rewritten by every full run of a pool; for Ops checking why a line was promised so."""
+
+    list_display = ("sku", "warehouse", "source", "free", "held_win", "held_gain", "held_redistribute",
+                    "held_fill", "held_lose", "held_waiting")
+    list_filter = ("warehouse",)
+    list_select_related = ("sku", "warehouse", "po_line__purchase_order")
+    search_fields = ("sku__code", "po_line__purchase_order__number")
+    ordering = ("sku__code", "warehouse__code", "po_line")
+
+    @admin.display(description="Source")
+    def source(self, obj):
+        return "stock" if obj.po_line_id is None else f"{obj.po_line.purchase_order.number} line {obj.po_line_id}"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

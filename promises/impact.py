@@ -1,14 +1,20 @@
-"""Preview what a purchase-order change would do to promises, without writing anything."""
+"""Preview what a purchase-order change would do to promises, without writing anything.
+
+What a slip sets off under each region's law (notices, consent, cancellation) is the
+workflow's to say: the preview asks it through the Workflow port (moves_foresee).
+"""
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.utils import timezone
 
 from inventory.models import PurchaseOrder, po_line_available_on
 from orders.models import OrderLine
+from promises.calendars import transit_calendar_for
 from promises.engine import Supply, SupplyKey
-from promises.selectors import pools_load
+from promises.ports import ProposedMove, workflow
+from promises.selectors import pools_load, regions_by_id
 from promises.services import pools_allocate
 
 
@@ -28,6 +34,11 @@ class MovedLine:
     new_ship_date: date
     communicated: date | None
     confirmed: bool
+    region: str = ""
+
+    @property
+    def later(self) -> bool:
+        return self.new_ship_date > (self.old_ship_date or self.new_ship_date)
 
 
 @dataclass
@@ -36,9 +47,10 @@ class Impact:
     earlier: list[MovedLine] = field(default_factory=list)
     unconfirmed: int = 0
     past_communicated: int = 0
-    past_communicated_30: int = 0
     pools: int = 0
     lines: int = 0
+    #: One sentence per region on what the later promises set off under its law.
+    consequences: list[str] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
@@ -51,10 +63,7 @@ class Impact:
             parts.append(f"{len(self.earlier)} earlier")
         text = ", ".join(parts)
         if self.past_communicated:
-            text += (f"; {self.past_communicated} past the date the customer was told "
-                     f"(delay notice due)")
-        if self.past_communicated_30:
-            text += f", {self.past_communicated_30} by more than 30 days (US: express consent needed)"
+            text += f"; {self.past_communicated} past the ship date the customer was told"
         if self.unconfirmed:
             text += f"; {self.unconfirmed} lose confirmed supply"
         return text[0].upper() + text[1:] + "."
@@ -93,28 +102,36 @@ def po_change_impact(*, po: PurchaseOrder, status: str | None = None, eta: date 
 
     impact = Impact(pools=len(states))
     allocated = pools_allocate(states, now=now)
+    regions = regions_by_id()
+    transits: dict[int, object] = {}
+    proposed: list[ProposedMove] = []
     for key, assignments in allocated.items():
         by_line = {ol.demand.line_id: ol for ol in states[key].lines}
         impact.lines += len(by_line)
         for a in assignments:
-            current = by_line[a.line_id].current
+            line = by_line[a.line_id]
+            current = line.current
             old = current.ship_date if current else None
             if current and current.confirmed and not a.confirmed:
                 impact.unconfirmed += 1
             if old is None or a.ship_date == old:
                 continue
-            moved = MovedLine(a.line_id, "", "", old, a.ship_date,
-                              current.communicated_ship_date, a.confirmed)
+            moved = MovedLine(a.line_id, "", "", old, a.ship_date, current.communicated_ship_date,
+                              a.confirmed, regions[line.region_id].code)
             if a.ship_date > old:
                 impact.later.append(moved)
                 told = current.communicated_ship_date
                 if told and a.ship_date > told:
                     impact.past_communicated += 1
-                    if a.ship_date > told + timedelta(days=30):
-                        impact.past_communicated_30 += 1
+                transit = transits.get(line.region_id) or transits.setdefault(
+                    line.region_id, transit_calendar_for(regions[line.region_id]))
+                proposed.append(ProposedMove(a.line_id, a.ship_date, transit.delivery_window(a.ship_date)[1],
+                                             a.confirmed))
             else:
                 impact.earlier.append(moved)
     _describe(impact.later + impact.earlier)
+    if proposed:
+        impact.consequences = workflow().moves_foresee(moves=proposed, now=now)
     return impact
 
 

@@ -11,7 +11,8 @@ than silently raising no exception.
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
@@ -20,6 +21,16 @@ from django.utils.module_loading import import_string
 if TYPE_CHECKING:
     from orders.models import Order, OrderLine
     from promises.models import PromiseChange
+
+
+@dataclass(frozen=True)
+class ProposedMove:
+    """A promise a proposed supply change would move later (nothing is written)."""
+
+    line_id: int
+    ship_date: date
+    delivery_to: date
+    confirmed: bool
 
 
 class Workflow(Protocol):
@@ -34,9 +45,18 @@ class Workflow(Protocol):
     def order_placed(self, *, order: Order, lines: list[OrderLine], now: datetime) -> None:
         """Tell the customer of an order's backordered lines (inside the intake transaction)."""
 
+    def moves_foresee(self, *, moves: list[ProposedMove], now: datetime) -> list[str]:
+        """Say, one sentence per region, what these proposed moves would set off under its
+        law (the PO form's impact preview); reads only."""
+
+    def measures_delivery(self, *, region_code: str) -> bool:
+        """Say whether the region's law measures delivery (labels then give the latest
+        delivery date) rather than shipment."""
+
 
 #: The methods a workflow must have (checked at startup).
-WORKFLOW_METHODS = ("promise_changes_assess", "lines_assess", "order_placed")
+WORKFLOW_METHODS = ("promise_changes_assess", "lines_assess", "order_placed", "moves_foresee",
+                    "measures_delivery")
 
 
 @functools.cache

@@ -24,23 +24,39 @@ from workflow.facts import (
     slip_facts,
 )
 from workflow.fulfilment import order_cancel
+from workflow.models import ExceptionEvent
 from workflow.notices import NoticeRequest, notices_request
 from workflow.refusals import LineClosed
 from workflow.regional import regional_policy
 
 
-def _note_append(exc: OrderException, text: str, *, user, now: datetime) -> None:
-    who = getattr(user, "get_username", lambda: "system")()
-    stamp = timezone.localtime(now).strftime("%Y-%m-%d %H:%M")
-    exc.notes = (exc.notes + "\n" if exc.notes else "") + f"[{stamp} {who}] {text}"
+def _event_record(exc: OrderException, action: str, text: str, *, user, now: datetime,
+                  note: str = "") -> ExceptionEvent:
+    """Record what was done to the exception, by whom and when (one ExceptionEvent row)."""
+    return ExceptionEvent.objects.create(
+        exception_id=exc.pk, order_id=exc.order_id, at=now, action=action, text=text[:300],
+        note=note, user=user if getattr(user, "pk", None) else None)
 
 
-def _work_record(exc: OrderException, text: str, *, note: str, user, now: datetime) -> OrderException:
-    """An agent worked the exception (an offer, a request, a credit): note it, mark it in progress."""
-    exc.status = Status.IN_PROGRESS if exc.status == Status.OPEN else exc.status
-    _note_append(exc, f"{text}{': ' + note if note else ''}", user=user, now=now)
-    exc.save(update_fields=["status", "notes", "updated_at"])
+def _work_record(exc: OrderException, action: str, text: str, *, note: str, user,
+                 now: datetime) -> OrderException:
+    """An agent worked the exception (an offer, a request, a credit): record it, mark it in progress."""
+    _event_record(exc, action, text, note=note, user=user, now=now)
+    if exc.status == Status.OPEN:
+        exc.status = Status.IN_PROGRESS
+        exc.save(update_fields=["status", "updated_at"])
     return exc
+
+
+@transaction.atomic
+def exception_note_add(*, exception: OrderException, note: str, user,
+                       now: datetime | None = None) -> ExceptionEvent:
+    """Write the agent's note on the exception (what the customer said, what was agreed)."""
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput("Write the note.", errors={"note": ["must not be empty"]})
+    exc = _exception_locked(exception)
+    return _event_record(exc, ExceptionEvent.Action.NOTE, "Note", note=note, user=user, now=now or timezone.now())
 
 
 def _exception_locked(exception: OrderException) -> OrderException:
@@ -58,8 +74,8 @@ def exception_assign(*, exception: OrderException, user, now: datetime | None = 
     if exc.status == Status.RESOLVED:
         return exc
     exc.owner, exc.status = user, Status.IN_PROGRESS
-    _note_append(exc, "Assigned to me", user=user, now=now)
-    exc.save(update_fields=["owner", "status", "notes", "updated_at"])
+    exc.save(update_fields=["owner", "status", "updated_at"])
+    _event_record(exc, ExceptionEvent.Action.ASSIGNED, f"Assigned to {user.get_username()}", user=user, now=now)
     return exc
 
 
@@ -90,8 +106,9 @@ def exception_notice_send_now(*, exception: OrderException, user, now: datetime 
     state = notices_request([request], now=now).get(request.key, "")
     if exc.kind == Kind.DELAY_NOTICE_DUE:
         exc.notice_state = state or exc.notice_state
-    _note_append(exc, f"Delay notice sent on request ({state or 'queued'})", user=user, now=now)
-    exc.save(update_fields=["notice_state", "notes", "updated_at"])
+    exc.save(update_fields=["notice_state", "updated_at"])
+    _event_record(exc, ExceptionEvent.Action.NOTICE_SENT, f"Delay notice sent on request ({state or 'queued'})",
+                  user=user, now=now)
     return state
 
 
@@ -104,9 +121,8 @@ def exception_consent_record(*, exception: OrderException, channel: str, user, n
         result = consent_record(line=exc.line, version=exc.line.promise.version,
                                 decision=DelayConsent.Decision.ACCEPT, channel=channel, now=now,
                                 user=user, note=note)
-        exc.refresh_from_db()
-        _note_append(exc, f"Consent recorded ({channel}){': ' + note if note else ''}", user=user, now=now)
-        exc.save(update_fields=["notes", "updated_at"])
+        _event_record(exc, ExceptionEvent.Action.CONSENT_RECORDED, f"Consent recorded ({channel})",
+                      note=note, user=user, now=now)
         return result
 
 
@@ -125,8 +141,8 @@ def exception_cancel_refund(*, exception: OrderException, user, note: str = "", 
         line = exc.line
         if line.status not in OrderLine.OPEN_STATUSES:
             raise LineClosed()
-        _note_append(exc, f"Cancelled for a refund{': ' + note if note else ''}", user=user, now=now)
-        exc.save(update_fields=["notes", "updated_at"])
+        _event_record(exc, ExceptionEvent.Action.CANCELLED, f"Cancelled for a refund ({decided_by} decided)",
+                      note=note, user=user, now=now)
         for other in OrderException.objects.filter(line=line, status__in=OrderException.OPEN_STATUSES):
             exception_close(other, "Cancelled for a refund by an agent", now)
         cancellations = order_cancel(order=line.order, line_ids=[line.pk], reason=reasons[decided_by],
@@ -145,7 +161,8 @@ def exception_alternative_offer(*, exception: OrderException, sku_code: str, use
     sku = SKU.objects.filter(code=sku_code.strip()).first()
     if sku is None:
         raise InvalidInput("Unknown SKU.", errors={"sku": [f"no SKU {sku_code!r}"]})
-    return _work_record(_exception_locked(exception), f"Offered alternative SKU {sku.code} ({sku.name})",
+    return _work_record(_exception_locked(exception), ExceptionEvent.Action.ALTERNATIVE_OFFERED,
+                        f"Offered alternative SKU {sku.code} ({sku.name})",
                         note=note, user=user, now=now)
 
 
@@ -158,8 +175,9 @@ def exception_split_ship(*, exception: OrderException, user, note: str = "",
     line = exc.line
     on_hand = (StockLevel.objects.filter(sku_id=line.sku_id, warehouse_id=line.warehouse_id)
                .values_list("on_hand", flat=True).first() or 0)
-    return _work_record(exc, f"Split-ship requested: {min(on_hand, line.qty_open)} of {line.qty_open} "
-                             f"open units in stock ({on_hand} on hand)", note=note, user=user, now=now)
+    return _work_record(exc, ExceptionEvent.Action.SPLIT_SHIP,
+                        f"Split-ship requested: {min(on_hand, line.qty_open)} of {line.qty_open} "
+                        f"open units in stock ({on_hand} on hand)", note=note, user=user, now=now)
 
 
 @transaction.atomic
@@ -174,4 +192,5 @@ def exception_goodwill_credit(*, exception: OrderException, amount, user, note: 
     if amount <= 0:
         raise InvalidInput("Invalid amount.", errors={"amount": ["must be more than 0"]})
     exc = _exception_locked(exception)
-    return _work_record(exc, f"Goodwill credit {amount} {exc.line.order.currency}", note=note, user=user, now=now)
+    return _work_record(exc, ExceptionEvent.Action.GOODWILL_CREDIT, f"Goodwill credit {amount} {exc.line.order.currency}",
+                        note=note, user=user, now=now)

@@ -6,10 +6,15 @@ workflow.services service, and leaves an audit trail: the exception's history
 (simple_history), an admin log entry and a message.
 """
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db.models import Count, Q
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -19,8 +24,21 @@ from simple_history.admin import SimpleHistoryAdmin
 from core.errors import BusinessRefusal, InvalidInput
 from promises.models import DelayConsent, OrderException
 from workflow import services as workflow
+from workflow.exceptions_store import Kind
+from workflow.models import ExceptionEvent
+from workflow.regional import region_today
+from workflow.workitem import due_q, due_state, kind_label, region_todays, work_item
 
 OPEN = OrderException.OPEN_STATUSES
+
+
+def exception_workers():
+    """The active staff users an exception may be assigned to: those who may work the queue."""
+    perm = Q(codename="change_orderexception", content_type__app_label="promises")
+    perm_ids = list(Permission.objects.filter(perm).values_list("pk", flat=True))
+    return (get_user_model().objects.filter(is_active=True, is_staff=True)
+            .filter(Q(is_superuser=True) | Q(groups__permissions__in=perm_ids) | Q(user_permissions__in=perm_ids))
+            .distinct().order_by("username"))
 
 
 class DueFilter(admin.SimpleListFilter):
@@ -31,13 +49,15 @@ class DueFilter(admin.SimpleListFilter):
         return [("overdue", "Overdue"), ("today", "Due today"), ("week", "Due within 7 days")]
 
     def queryset(self, request, queryset):
-        today = timezone.localdate()
+        # Each exception's deadline is a date in its region: compare with that region's today.
+        now = timezone.now()
         if self.value() == "overdue":
-            return queryset.filter(due_by__lt=today, status__in=OPEN)
+            return queryset.filter(due_q(now, "lt"), status__in=OPEN)
         if self.value() == "today":
-            return queryset.filter(due_by=today, status__in=OPEN)
+            return queryset.filter(due_q(now, "exact"), status__in=OPEN)
         if self.value() == "week":
-            return queryset.filter(due_by__lte=today + timezone.timedelta(days=7), status__in=OPEN)
+            week = {r: d + timedelta(days=7) for r, d in region_todays(now).items()}
+            return queryset.filter(due_q(now, "lte", todays=week), status__in=OPEN)
         return queryset
 
 
@@ -109,6 +129,11 @@ class AlternativeForm(NoteForm):
     field_order = ["sku", "note"]
 
 
+class RequiredNoteForm(forms.Form):
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+                           help_text="What the customer said, what was agreed, what you did.")
+
+
 class CreditForm(NoteForm):
     amount = forms.DecimalField(min_value=0.01, max_digits=10, decimal_places=2,
                                 help_text="In the order's currency.")
@@ -120,31 +145,45 @@ class CreditForm(NoteForm):
 
 @admin.register(OrderException)
 class OrderExceptionAdmin(SimpleHistoryAdmin):
-    list_display = ("due", "kind", "status", "order_link", "sku", "customer_email", "region", "channel",
-                    "notice_state", "cancel_on", "owner", "cause_short")
-    list_display_links = ("due", "kind")
+    # Fits 1440 px beside the menu and the filters: the order and SKU share a column; the
+    # customer, the channel and the full cause are on the change page (the search finds a
+    # customer's e-mail); the kind and due-by open it.
+    list_display = ("due", "kind_label", "status", "order_sku", "region", "notice_state", "cancel_on",
+                    "owner")
+    list_display_links = ("due", "kind_label")
     list_filter = (DueFilter, QueueStatusFilter, "kind", "region", "channel", AssignedFilter)
-    list_select_related = ("order__customer", "order__channel", "line__sku", "region", "channel", "owner")
+    list_select_related = ("order", "line__sku", "region", "owner")
     search_fields = ("order__external_id", "order__customer__email", "line__sku__code")
     ordering = ("due_by", "id")
     show_full_result_count = False
     list_per_page = 50
-    raw_id_fields = ("line", "order", "owner")
+    raw_id_fields = ("line", "order")
     change_list_template = "notifications/admin/exception_queue.html"
+    change_form_template = "admin/promises/orderexception/change_form.html"
     readonly_fields = ("kind", "line", "order", "region", "channel", "due_by", "cause", "opened_at",
                        "resolved_at", "resolution", "promise_version", "notice_kind", "promised_date",
                        "revised_date", "cancel_on", "express_consent_required", "citations",
-                       "notice_state", "notified_at", "updated_at")
+                       "notice_state", "notice_due_by", "notified_at", "updated_at")
     fieldsets = (
-        (None, {"fields": ("kind", "status", "owner", "due_by", "cause", "notes")}),
-        ("Line", {"fields": ("order", "line", "region", "channel")}),
+        ("Who works it", {"fields": ("status", "owner")}),
+        ("Line", {"fields": ("kind", "due_by", "order", "line", "region", "channel"),
+                  "classes": ("collapse",)}),
         ("What the regional policy decided", {"fields": (
             "promise_version", "notice_kind", "promised_date", "revised_date", "cancel_on",
-            "express_consent_required", "citations", "notice_state", "notified_at")}),
-        ("Resolution", {"fields": ("resolution", "opened_at", "resolved_at", "updated_at")}),
+            "express_consent_required", "citations", "notice_state", "notice_due_by", "notified_at"),
+            "classes": ("collapse",)}),
+        ("Resolution", {"fields": ("resolution", "opened_at", "resolved_at", "updated_at"),
+                        "classes": ("collapse",)}),
     )
     actions = ["send_notice_now", "record_consent", "cancel_and_refund", "offer_alternative",
-               "split_ship", "goodwill_credit", "assign_to_me"]
+               "split_ship", "goodwill_credit", "add_note", "assign_to_me"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "owner":
+            # A plain choice of the people who work the queue: the user list is not every
+            # role's to browse.
+            kwargs["queryset"] = exception_workers()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_add_permission(self, request):
         return False  # exceptions are raised by the workflow, never typed in
@@ -156,31 +195,49 @@ class OrderExceptionAdmin(SimpleHistoryAdmin):
 
     @admin.display(description="Due by", ordering="due_by")
     def due(self, obj):
-        if obj.status in OPEN and obj.due_by < timezone.localdate():
+        state = due_state(obj, region_today(obj.region, timezone.now()))
+        if state == "overdue":
             return format_html('<strong style="color:#ba2121">{} (overdue)</strong>', obj.due_by)
-        if obj.status in OPEN and obj.due_by == timezone.localdate():
+        if state == "today":
             return format_html('<strong style="color:#a15c00">{} (today)</strong>', obj.due_by)
         return obj.due_by
 
-    @admin.display(description="Cause")
-    def cause_short(self, obj):
-        # The full cause (old → new date, PO, who) is on the change page and in the tooltip.
-        if len(obj.cause) <= 60:
-            return obj.cause
-        return format_html('<span title="{}">{}…</span>', obj.cause, obj.cause[:58])
+    @admin.display(description="Kind", ordering="kind")
+    def kind_label(self, obj):
+        return kind_label(obj, region_today(obj.region, timezone.now()))
 
-    @admin.display(description="Order", ordering="order__external_id")
-    def order_link(self, obj):
+    @admin.display(description="Order · SKU", ordering="order__external_id")
+    def order_sku(self, obj):
         url = reverse("admin:orders_order_change", args=[obj.order_id])
-        return format_html('<a href="{}">{}</a>', url, obj.order.external_id)
+        return format_html('<a href="{}">{}</a> · {}', url, obj.order.external_id, obj.line.sku.code)
 
-    @admin.display(description="SKU", ordering="line__sku__code")
-    def sku(self, obj):
-        return obj.line.sku.code
+    # --- the change page: the exception as a work item ---
 
-    @admin.display(description="Customer", ordering="order__customer__email")
-    def customer_email(self, obj):
-        return obj.order.customer.email
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        exc = (OrderException.objects.select_related(
+            "order__region", "order__customer", "line__sku", "line__promise", "owner", "region")
+            .filter(pk=object_id).first())
+        if exc is not None:
+            actions = self.get_actions(request)
+            extra_context = {
+                **(extra_context or {}),
+                "work_item": work_item(exc, now=timezone.now()),
+                "exception": exc,
+                # A resolved exception takes notes only; an open one every action the user may run.
+                "buttons": [(name, description) for name, (_f, _n, description) in actions.items()
+                            if name != "delete_selected" and (exc.status in OPEN or name == "add_note")],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+        return super().change_view(request, object_id, form_url, extra_context=extra_context)
+
+    def response_action(self, request, queryset):
+        """Actions started from an exception's page come back to that page when done."""
+        response = super().response_action(request, queryset)
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        if (request.POST.get("_work_item") and len(selected) == 1 and response is not None
+                and response.status_code == 302):
+            return HttpResponseRedirect(reverse("admin:promises_orderexception_change", args=[selected[0]]))
+        return response
 
     # --- summary above the list ---
 
@@ -190,13 +247,14 @@ class OrderExceptionAdmin(SimpleHistoryAdmin):
 
     @staticmethod
     def queue_summary() -> dict:
-        """Open exceptions counted by kind and region, with the overdue ones, in one query."""
-        today = timezone.localdate()
+        """Open exceptions counted by kind and region, with the overdue ones (each region's own
+        today), in two queries."""
         rows = (OrderException.objects.filter(status__in=OPEN).values("kind", "region__code")
-                .annotate(n=Count("id"), overdue=Count("id", filter=Q(due_by__lt=today)))
+                .annotate(n=Count("id"), overdue=Count("id", filter=due_q(timezone.now(), "lt")))
                 .order_by())
         regions = ["US", "EU", "UK"]
-        kinds = {k: {"label": label, "cells": dict.fromkeys(regions, 0), "total": 0, "overdue": 0}
+        kinds = {k: {"label": "Consent awaited or overdue" if k == Kind.CONSENT_OVERDUE else label,
+                     "cells": dict.fromkeys(regions, 0), "total": 0, "overdue": 0}
                  for k, label in OrderException.Kind.choices}
         totals = {"cells": dict.fromkeys(regions, 0), "total": 0, "overdue": 0}
         for row in rows:
@@ -247,6 +305,7 @@ class OrderExceptionAdmin(SimpleHistoryAdmin):
             **self.admin_site.each_context(request),
             "title": title, "queryset": queryset, "form": form, "action": action, "verb": verb,
             "warning": warning, "opts": self.model._meta,
+            "work_item_return": bool(request.POST.get("_work_item")),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "notifications/admin/exception_action_confirm.html", context)
@@ -318,6 +377,15 @@ class OrderExceptionAdmin(SimpleHistoryAdmin):
             request, queryset, action="goodwill_credit", title="Grant a goodwill credit",
             verb="Goodwill credit recorded", run=run, form_class=CreditForm)
 
+    @admin.action(description="Add a note", permissions=["change"])
+    def add_note(self, request, queryset):
+        def run(exc, data):
+            workflow.exception_note_add(exception=exc, note=data["note"], user=request.user)
+            return "note added"
+        return self._confirmed_action(
+            request, queryset, action="add_note", title="Add a note", verb="Note added", run=run,
+            form_class=RequiredNoteForm)
+
     @admin.action(description="Assign to me", permissions=["change"])
     def assign_to_me(self, request, queryset):
         def run(exc, data):
@@ -338,6 +406,27 @@ class DelayConsentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # recorded by the consent page or the queue's "record consent" action
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ExceptionEvent)
+class ExceptionEventAdmin(admin.ModelAdmin):
+    """What agents did on exceptions, read-only: each action and note as a row of its own."""
+
+    list_display = ("at", "action", "exception", "order", "user", "text")
+    list_display_links = ("at", "action")
+    list_filter = ("action", ("user", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("exception", "order__channel", "user")
+    search_fields = ("order__external_id", "text", "note")
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -7,6 +7,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -17,6 +18,7 @@ from core.lookups import Ids
 from core.urgency import Yielder, exceptions_being_raised, exceptions_being_raised_elsewhere
 from inventory.models import BackorderCap, Channel, Region
 from orders.models import OrderLine
+from promises.calendars import transit_calendar_for
 from promises.models import OrderException, Promise, PromiseChange
 from workflow.exceptions_store import ExceptionBatch, Kind
 from workflow.facts import (
@@ -278,7 +280,8 @@ def _line_assess(line, promise, policy, exceptions: ExceptionBatch, *, today, ch
     promised, _default = policy.promised_date(estimate_facts)
     new, communicated = measured(policy, promise)
     became_unconfirmed = change is not None and change.old_confirmed and not change.new_confirmed
-    _guarantee_and_caps(line, promise, exceptions, today=today, promised=promised, caps=caps)
+    _guarantee_and_caps(line, promise, exceptions, today=today, promised=promised, caps=caps,
+                        consented=consented)
     if unknown:
         exceptions.raise_(line, Kind.NO_CONFIRMED_SUPPLY, due_by=max(promised, today),
                           cause=f"No confirmed supply: estimate only ({promise.ship_date})",
@@ -358,26 +361,61 @@ def _cause_text(promise, decision, change, unknown) -> str:
     return text
 
 
-def _promise_caps() -> list[tuple]:
-    return list(BackorderCap.objects.filter(active=True, max_promise_days__isnull=False).values_list(
-        "id", "sku_id", "channel_id", "region_id", "max_promise_days"))
+class PromiseCap(NamedTuple):
+    """An active backorder cap with a promise horizon; a blank key matches every value."""
+
+    id: int
+    sku_id: int | None
+    channel_id: int | None
+    region_id: int | None
+    max_promise_days: int
+
+    def covers(self, line) -> bool:
+        return (self.sku_id in (None, line.sku_id) and self.channel_id in (None, line.order.channel_id)
+                and self.region_id in (None, line.order.region_id))
 
 
-def _guarantee_and_caps(line, promise, exceptions: ExceptionBatch, *, today, promised, caps) -> None:
+def _promise_caps() -> list[PromiseCap]:
+    return [PromiseCap(*row) for row in BackorderCap.objects.filter(
+        active=True, max_promise_days__isnull=False).values_list(*PromiseCap._fields)]
+
+
+def customer_accepted(promise, *, consented: bool) -> bool:
+    """Whether the customer expressly agreed to wait for the line's current promise: a
+    consent to this promise version, or an agreement to wait with no date. (The date the
+    customer holds the seller to is no answer: it is set when a date is first told.)"""
+    return consented or promise.agreed_open_ended
+
+
+def cap_breach_due_by(region, raised_on: date) -> date:
+    """An agent answers a cap breach by the region's next working day after it was raised
+    (docs/regional-rules.md, "Deadlines the product sets")."""
+    calendar = transit_calendar_for(region)
+    day = raised_on + timedelta(days=1)
+    while not calendar.is_business_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def _guarantee_and_caps(line, promise, exceptions: ExceptionBatch, *, today, promised, caps,
+                        consented: bool = False) -> None:
     if promise.guarantee_broken:
         exceptions.raise_(line, Kind.SUPPLIER_SLIP, due_by=max(promised, today),
-                          cause=f"{promise.strategy} guarantee broken: supply fell below what the line held",
+                          cause=f"Less supply than planned: the units set aside for the line are gone; it now "
+                                f"ships {promise.ship_date}",
                           promise_version=promise.version)
     else:
         exceptions.resolve(line.pk, Kind.SUPPLIER_SLIP, "Guarantee kept again")
-    order = line.order
-    breach = next((cap for cap in caps
-                   if cap[1] in (None, line.sku_id) and cap[2] in (None, order.channel_id)
-                   and cap[3] in (None, order.region_id)
-                   and promise.ship_date > today + timedelta(days=cap[4])), None)
-    if breach is not None:
-        exceptions.raise_(line, Kind.CAP_BREACH, due_by=today,
-                          cause=f"Ships {promise.ship_date}, beyond cap #{breach[0]}'s "
-                                f"{breach[4]}-day horizon", promise_version=promise.version)
+    breach = next((cap for cap in caps if cap.covers(line)
+                   and promise.ship_date > today + timedelta(days=cap.max_promise_days)), None)
+    if breach is not None and customer_accepted(promise, consented=consented):
+        exceptions.resolve(line.pk, Kind.CAP_BREACH, "Customer accepted the new date")
+    elif breach is not None:
+        # The due-by is fixed when the breach is raised: re-assessing it does not move it.
+        existing = exceptions.get(line.pk, Kind.CAP_BREACH)
+        due_by = existing.due_by if existing is not None else cap_breach_due_by(line.order.region, today)
+        exceptions.raise_(line, Kind.CAP_BREACH, due_by=due_by,
+                          cause=f"Ships {promise.ship_date}, beyond cap #{breach.id}'s "
+                                f"{breach.max_promise_days}-day horizon", promise_version=promise.version)
     else:
         exceptions.resolve(line.pk, Kind.CAP_BREACH, "Promise within every cap's horizon")

@@ -61,7 +61,9 @@ def consent_record(*, line: OrderLine, version: int, decision: str, channel: str
         exceptions = ExceptionBatch([line.pk], now, user)
         if decision == DelayConsent.Decision.ACCEPT:
             how = consent.get_channel_display().lower()
-            for kind in (Kind.DELAY_NOTICE_DUE, Kind.CONSENT_OVERDUE):
+            # Every exception the customer's answer settles: the notice and the consent it
+            # asked for, and a promise beyond a cap's horizon (the customer agreed to wait).
+            for kind in (Kind.DELAY_NOTICE_DUE, Kind.CONSENT_OVERDUE, Kind.CAP_BREACH):
                 exceptions.resolve(line.pk, kind, f"Customer accepted the new date ({how})")
             exceptions.flush()
             Promise.objects.filter(pk=line.pk).update(

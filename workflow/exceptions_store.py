@@ -18,7 +18,7 @@ Status = OrderException.Status
 
 COPY_MIN_ROWS = 200  # below this a plain bulk INSERT is cheaper than a temp table and COPY
 #: An open exception is read as a row of these and built without Model.__init__ (a large
-#: slip's open exceptions are thousands: 20-30 ms of __init__ and related descriptors).
+#: slip's open exceptions are thousands; docs/architecture.md, "What each fast path saves").
 _ATTNAMES = tuple(f.attname for f in OrderException._meta.concrete_fields)
 
 

@@ -26,6 +26,7 @@ from workflow.actions import (
     exception_cancel_refund,
     exception_consent_record,
     exception_goodwill_credit,
+    exception_note_add,
     exception_notice_send_now,
     exception_split_ship,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "exception_cancel_refund",
     "exception_consent_record",
     "exception_goodwill_credit",
+    "exception_note_add",
     "exception_notice_send_now",
     "exception_split_ship",
     "express_consents",

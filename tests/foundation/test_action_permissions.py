@@ -16,7 +16,7 @@ from promises.models import OrderException
 pytestmark = pytest.mark.django_db
 
 EXCEPTION_ACTIONS = {"send_notice_now", "record_consent", "cancel_and_refund", "offer_alternative",
-                     "split_ship", "goodwill_credit", "assign_to_me"}
+                     "split_ship", "goodwill_credit", "assign_to_me", "add_note"}
 NOTICE_ACTIONS = {"send_now", "retry", "mark_sent", "resend_stuck"}
 #: model -> role -> the actions the role may run (nothing else may show in its list)
 MATRIX = {

@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.db.models import F
 
 from inventory.models import SKU, Channel, PurchaseOrder, PurchaseOrderLine, Warehouse
 from orders.models import Order, OrderLine
@@ -71,3 +72,25 @@ def test_seed_refuses_to_fill_a_database_that_has_a_catalog():
     seed("--size", "small")
     with pytest.raises(CommandError, match="already holds a catalog"):
         seed("--size", "small")
+
+
+def test_the_demo_gives_each_role_work_on_day_one():
+    from django.utils import timezone
+
+    from inventory.models import PurchaseOrderEtaChange
+    from orders.models import Cancellation
+    from promises.models import OrderException
+
+    seed("--size", "small")
+    today = timezone.localdate()
+    open_exceptions = OrderException.objects.filter(status__in=OrderException.OPEN_STATUSES)
+    for code in ("US", "EU", "UK"):
+        mine = open_exceptions.filter(region__code=code)
+        assert mine.filter(due_by__lt=today).exists(), f"no overdue exception in {code}"
+        assert mine.filter(due_by=today).exists(), f"no exception due today in {code}"
+    # Agents: customers whose consent is awaited; finance: a refund past its deadline.
+    assert open_exceptions.filter(express_consent_required=True).exists()
+    assert Cancellation.objects.filter(refunded_at__isnull=True, refund_due_by__lt=today).exists()
+    # Buyers: POs that just slipped, each move in the ETA history with its reason.
+    slips = PurchaseOrderEtaChange.objects.filter(at__date=today, new_eta__gt=F("old_eta"))
+    assert {s.reason for s in slips} >= {"Supplier: factory delay", "Supplier: vessel rolled to a later sailing"}

@@ -90,7 +90,7 @@ def test_send_delay_notice_now_releases_the_held_notice(agent, held, superuser):
     assert len(mail.outbox) == 1
     exc.refresh_from_db()
     assert exc.status == "resolved" and exc.notified_at is not None
-    assert "Delay notice sent" in exc.notes
+    assert exc.events.get().text == "Delay notice sent on request (queued)"
     assert LogEntry.objects.filter(object_id=str(exc.pk), change_message__startswith="Delay notice sent").exists()
     # Express consent is now awaited until T + 30
     assert OrderException.objects.get(line=held.line, kind="consent_overdue").status == "open"
@@ -103,7 +103,8 @@ def test_record_consent_by_phone_resolves_the_exception(agent, held, superuser):
     consent = DelayConsent.objects.get(line=held.line)
     assert consent.channel == "phone" and consent.recorded_by == superuser and consent.note == "called 10:14"
     exc.refresh_from_db()
-    assert exc.status == "resolved" and "Consent recorded (phone)" in exc.notes
+    event = exc.events.get()
+    assert exc.status == "resolved" and event.text == "Consent recorded (phone)" and event.note == "called 10:14"
     assert exc.history.count() >= 2  # simple_history keeps each change
 
 
@@ -144,9 +145,12 @@ def test_notes_actions_record_the_offer_the_split_and_the_credit(agent, held, su
     act(agent, "goodwill_credit", exc, amount="10.00", note="sorry")
     act(agent, "assign_to_me", exc)
     exc.refresh_from_db()
-    assert "Offered alternative SKU LAMP-BLUE (Blue lamp): same price" in exc.notes
-    assert "Split-ship requested: 0 of 1 open units in stock" in exc.notes
-    assert "Goodwill credit 10.00 USD: sorry" in exc.notes
+    events = {e.action: e for e in exc.events.all()}  # rows, not text appended to the notes
+    offered = events["alternative_offered"]
+    assert offered.text == "Offered alternative SKU LAMP-BLUE (Blue lamp)" and offered.note == "same price"
+    assert events["split_ship"].text.startswith("Split-ship requested: 0 of 1 open units in stock")
+    assert (events["goodwill_credit"].text, events["goodwill_credit"].note) == ("Goodwill credit 10.00 USD", "sorry")
+    assert events["assigned"].user == superuser and exc.notes == ""
     assert exc.owner == superuser and exc.status == "in_progress"
     assert not mail.outbox  # none of these tells the customer anything by itself
     # An unknown SKU is refused with a message and changes nothing

@@ -7,8 +7,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
-from promises.roles import ROLES, roles_setup
+from promises.roles import ROLE_NAMES, roles_setup
 
+#: Demo login -> its role group (None: the superuser); one login per role of the matrix.
 DEMO_USERS = {"admin": None, "agent": "CS agent", "buyer": "Buyer", "finance": "Finance", "ops": "Ops"}
 
 
@@ -35,7 +36,7 @@ class Command(BaseCommand):
             user.save()
             if role:
                 user.groups.set([Group.objects.get(name=role)])
-        assert set(DEMO_USERS.values()) - {None} == set(ROLES)
+        assert set(DEMO_USERS.values()) - {None} == set(ROLE_NAMES)
         self.stdout.write(self.style.SUCCESS(
             f"Admin: {settings.SITE_URL}/admin/  user admin (or agent, buyer, finance, ops)  "
             f"password {password}"))
