@@ -322,8 +322,8 @@ def _order_replay_check(order: Order, data: OrderInput) -> None:
     if stored != given:
         differs.append("lines")
     if differs:
-        message = (f"Order {data.external_id!r} of channel {data.channel} was placed with a "
-                   f"different {', '.join(differs)}; a repeat must send the same body.")
+        message = (f"Order {data.external_id!r} of channel {data.channel} was first placed with other "
+                   f"values of {', '.join(differs)}; a repeat must send the same body.")
         raise BusinessRefusal(message, code="idempotency_conflict",
                               errors={name: ["differs from the order first placed with this "
                                              "external_id"] for name in differs})
