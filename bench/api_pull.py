@@ -3,15 +3,18 @@
 Data: `manage.py seed_demo --size large` (100,000 orders) on its own PostgreSQL database,
 bd_bench_api (dropped and recreated; `--reuse` keeps a seeded one). A key holding every
 channel and `orders:read` pulls GET /api/v1/orders/?page_size=100 from a real gunicorn
-server on 127.0.0.1 that the script starts and stops.
+server on 127.0.0.1 that the script starts and stops, with the options of the Procfile's
+`web:` line (bench/http_load.py reads them) except --max-requests (no restarts mid-walk).
 
 Runs, same process, same data:
   * 1 client walks the whole book (every `next` link, ~1,000 pages);
   * 8 clients (processes) walk it together: the book is cut into 8 slices at cursor
     positions and each client pulls one slice, so the book is pulled once at 8-way
     concurrency.
-Each page is timed from request to parsed JSON. Queries per page are counted in-process
-(Django test client, CaptureQueriesContext) on pages spread over the book.
+Each page is timed from request to parsed JSON (http.client, one keep-alive connection per
+client). Queries per page are counted in-process (Django test client,
+CaptureQueriesContext) on 20 pages spread over the book; --profile also times a page's
+parts in-process and writes a cProfile of 50 pages.
 
 Floor, same run: the same pages fetched with raw SQL through psycopg — the three queries a
 page needs (the keyset page of orders with channel, region and customer; their lines
@@ -22,20 +25,23 @@ Not part of `make test`.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/api_pull.py
     .venv/bin/python bench/api_pull.py --reuse              # keep the seeded database
-    .venv/bin/python bench/api_pull.py --size default       # quick check on 3,000 orders
+    .venv/bin/python bench/api_pull.py --small              # quick check on 3,000 orders (--size default)
+    .venv/bin/python bench/api_pull.py --reuse --pages 200  # only the book's last 200 pages
+    .venv/bin/python bench/api_pull.py --reuse --profile-only  # where a page's time goes
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import multiprocessing as mp
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -56,16 +62,12 @@ from bench.common import (  # noqa: E402
     timed,
     vacuum_analyze,
 )
+from bench.http_load import HOST, SERVER_ENV, Gunicorn, production_options  # noqa: E402
 
 DB_NAME = "bd_bench_api"
 PAGE_SIZE = 100
-SERVER_ENV = {
-    "DEBUG": "False",
-    "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-    "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    "SECURE_SSL_REDIRECT": "False",
-    "API_THROTTLE_RATE": "100000000/min",
-}
+#: A page through the API within this many times the raw-SQL floor of the same run.
+TARGET_RATIO = 3.0
 
 # The three queries behind one page, as the ORM sends them (api.selectors.orders_visible),
 # minus the ORM: keyset page of orders with channel, region, customer; lines with SKU,
@@ -139,112 +141,95 @@ def key_create(url: str) -> str:
     return out.rstrip("\n").splitlines()[-1]
 
 
-def slices_plan(url: str, clients: int) -> list[tuple[tuple | None, int]]:
-    """Cut the book into `clients` runs of whole pages: (start position, pages) each."""
+def slices_plan(url: str, clients: int, last_pages: int | None = None) -> list[tuple[tuple | None, int]]:
+    """Cut the book (or its last `last_pages` pages) into `clients` runs of whole pages:
+    (start position, pages) each."""
     import psycopg
 
     with psycopg.connect(libpq_dsn(url)) as conn:
         keys = conn.execute("SELECT updated_at, order_id FROM orders_ordersync "
                             "ORDER BY updated_at, order_id").fetchall()
-    pages = -(-len(keys) // PAGE_SIZE)
+    skip = 0 if not last_pages else max(0, len(keys) - last_pages * PAGE_SIZE)
+    pages = -(-(len(keys) - skip) // PAGE_SIZE)
     per_client = -(-pages // clients)
     plan = []
     for c in range(clients):
         first_page = c * per_client
         if first_page >= pages:
             break
-        start = None if first_page == 0 else keys[first_page * PAGE_SIZE - 1]
+        at = skip + first_page * PAGE_SIZE
+        start = None if at == 0 else keys[at - 1]
         plan.append((start, min(per_client, pages - first_page)))
     return plan
+
+
+def sample_links(url: str, samples: int) -> list[str]:
+    """Page links (path and query) at `samples` cursor positions spread evenly over the book."""
+    import psycopg
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from api.pagination import cursor_token  # the token format, without django.setup()
+
+    with psycopg.connect(libpq_dsn(url)) as conn:
+        total = conn.execute("SELECT count(*) FROM orders_ordersync").fetchone()[0]
+        step = max(1, total // samples)
+        keys = conn.execute("SELECT updated_at, order_id FROM (SELECT updated_at, order_id, row_number() "
+                            "OVER (ORDER BY updated_at, order_id) AS n FROM orders_ordersync) t "
+                            "WHERE n %% %s = 0 ORDER BY n LIMIT %s", (step, samples - 1)).fetchall()
+    base = f"/api/v1/orders/?page_size={PAGE_SIZE}"
+    return [base] + [f"{base}&cursor={cursor_token(k)}" for k in keys]
 
 
 # --- The API server ---------------------------------------------------------------------------
 
 
-class Server:
-    """gunicorn serving config.wsgi on 127.0.0.1:port, started and stopped by the bench."""
-
-    def __init__(self, url: str, port: int, workers: int, key: str):
-        self.url, self.port, self.workers, self.key = url, port, workers, key
-        self.base = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen | None = None
-
-    def __enter__(self):
-        log = open(ROOT / "bench" / "out" / "api_pull_gunicorn.log", "w")
-        self.proc = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers), "--worker-class", "sync", "--keep-alive", "30",
-             "--timeout", "120", "--log-level", "warning"],
-            cwd=ROOT, env=bench_env(self.url, **SERVER_ENV), stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def _wait_ready(self) -> None:
-        import requests
-
-        headers = {"Authorization": f"Api-Key {self.key}"}
-        probe = f"{self.base}/api/v1/orders/?page_size=1"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                sys.exit(f"gunicorn exited ({self.proc.returncode}); see bench/out/api_pull_gunicorn.log")
-            try:
-                r = requests.get(probe, headers=headers, timeout=30)
-            except requests.RequestException:
-                time.sleep(0.5)
-                continue
-            if r.status_code != 200:
-                sys.exit(f"gunicorn answered {r.status_code}: {r.text[:300]}")
-            # Workers import lazily: warm every one (fresh connections) before measuring.
-            for _ in range(self.workers * 4):
-                requests.get(probe, headers=headers, timeout=60)
-            return
-        sys.exit("gunicorn did not come up within 120 s")
-
-    def __exit__(self, *exc):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+def server_warm(server, key: str) -> None:
+    """Check the API answers a page, then warm every worker (they import lazily) before measuring."""
+    headers = {"Authorization": f"Api-Key {key}"}
+    probe = f"/api/v1/orders/?page_size={PAGE_SIZE}"
+    for n in range(server.workers * 4):
+        conn = http.client.HTTPConnection(HOST, server.port, timeout=120)  # a new one: any worker
+        conn.request("GET", probe, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        if n == 0 and response.status != 200:
+            sys.exit(f"gunicorn answered {response.status}: {body[:300]!r}")
 
 
 # --- Clients ----------------------------------------------------------------------------------
 
 
 def _api_client(args) -> dict:
-    """Pull `pages` pages from `start` (None: the beginning); time each page."""
-    base, key, start, pages, barrier = args
-    import requests
-
+    """Pull `pages` pages from `start` (None: the beginning) on one connection; time each page."""
+    port, key, start, pages, barrier = args
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from api.pagination import cursor_token  # the token format, without django.setup()
 
-    session = requests.Session()
-    session.headers["Authorization"] = f"Api-Key {key}"
-    url = f"{base}/api/v1/orders/?page_size={PAGE_SIZE}"
+    headers = {"Authorization": f"Api-Key {key}", "Accept": "application/json"}
+    # http.client: a few times cheaper per request than requests, and the client shares the
+    # cores with the server. It opens a new connection when the server closed the last one.
+    conn = http.client.HTTPConnection(HOST, port, timeout=120)
+    link = f"/api/v1/orders/?page_size={PAGE_SIZE}"
     if start is not None:
-        url += f"&cursor={cursor_token(start)}"
+        link += f"&cursor={cursor_token(start)}"
     latencies, rows = [], 0
     barrier.wait()
     started = time.perf_counter()
     for _ in range(pages):
         t0 = time.perf_counter()
-        response = session.get(url, timeout=120)
-        body = response.json()
+        conn.request("GET", link, headers=headers)
+        response = conn.getresponse()
+        body = json.loads(response.read())
         latencies.append(time.perf_counter() - t0)
-        if response.status_code != 200:
-            raise RuntimeError(f"{response.status_code}: {body}")
+        if response.status != 200:
+            raise RuntimeError(f"{response.status}: {body}")
         rows += len(body["results"])
-        url = body["next"]
-        if url is None:
+        if body["next"] is None:
             break
+        parts = urlsplit(body["next"])
+        link = f"{parts.path}?{parts.query}"
+    conn.close()
     return {"latencies": latencies, "rows": rows, "seconds": time.perf_counter() - started}
 
 
@@ -288,6 +273,7 @@ def _position(row) -> tuple:
 def walk(kind: str, client, jobs_for, plan) -> dict:
     """Run one client process per slice of the plan, all at once; aggregate the pages."""
     ctx = mp.get_context("spawn")
+    load_start = load_average()[0]
     with ctx.Manager() as manager:
         barrier = manager.Barrier(len(plan))
         jobs = [jobs_for(start, pages, barrier) for start, pages in plan]
@@ -301,6 +287,7 @@ def walk(kind: str, client, jobs_for, plan) -> dict:
         "rows": sum(r["rows"] for r in results), "seconds": busiest,
         "pages_per_s": len(latencies) / busiest, "p50_ms": stats["p50"] * 1000,
         "p95_ms": stats["p95"] * 1000, "max_ms": stats["max"] * 1000,
+        "load_start": load_start, "load_end": load_average()[0],
     }
 
 
@@ -309,26 +296,20 @@ def walk(kind: str, client, jobs_for, plan) -> dict:
 
 def queries_per_page(url: str, key: str, samples: int = 20) -> dict:
     """Count the SQL queries of pages spread over the book, in-process (same code path)."""
+    links = sample_links(url, samples)
     code = f"""
-import json, sys
+import json
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 client = Client(HTTP_AUTHORIZATION="Api-Key {key}")
-url = "/api/v1/orders/?page_size={PAGE_SIZE}"
-client.get(url)  # the once-a-minute last-used write happens here, not in a sample
-counts, page = [], 0
-while url and len(counts) < {samples}:
+links = {links!r}
+client.get(links[0])  # the once-a-minute last-used write happens here, not in a sample
+counts = []
+for link in links:
     with CaptureQueriesContext(connection) as ctx:
-        body = client.get(url).json()
+        assert client.get(link).status_code == 200
     counts.append(len(ctx.captured_queries))
-    url = body["next"]
-    page += 1
-    # Skip ahead so the samples cover the whole book, not its first pages only.
-    for _ in range(40):
-        if not url:
-            break
-        url = client.get(url).json()["next"]
 print(json.dumps(counts))
 """
     out = subprocess.run([PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT,
@@ -338,30 +319,128 @@ print(json.dumps(counts))
     return {"samples": len(counts), "min": min(counts), "max": max(counts), "counts": counts}
 
 
+# --- Where a page's time goes -----------------------------------------------------------------
+
+
+def page_profile(url: str, key: str, pages: int = 50, top: int = 30) -> dict:
+    """Time the parts of a page in-process on `pages` pages spread over the book, then profile them.
+
+    Parts: the whole request through the Django test client; DRF's `initial` (key, scope,
+    throttle); the view's `get` (the page's SQL and its representation); JSON rendering;
+    the rest (middleware, routing, the response) is the whole minus those. Runs in a
+    process of its own.
+    """
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return pool.apply(_page_profile, (url, key, pages, top))
+
+
+def _page_profile(url: str, key: str, pages: int, top: int) -> dict:
+    import cProfile
+    import io
+    import pstats
+
+    from bench.common import django_setup
+
+    django_setup(url, **{**SERVER_ENV, "ALLOWED_HOSTS": "testserver"})
+    from django.test import Client, RequestFactory
+    from rest_framework.renderers import JSONRenderer
+
+    from api.views.orders import OrderListView
+
+    auth = f"Api-Key {key}"
+    client = Client(HTTP_AUTHORIZATION=auth)
+    links = sample_links(url, pages)
+    for link in links[:5]:  # warm up; the once-a-minute last-used write happens here
+        client.get(link)
+    parts: dict[str, list[float]] = {"whole request": [], "auth, scope, throttle": [],
+                                     "view (SQL + representation)": [], "JSON rendering": []}
+    factory = RequestFactory()
+    for link in links:
+        t0 = time.perf_counter()
+        client.get(link)
+        parts["whole request"].append(time.perf_counter() - t0)
+        view = OrderListView()
+        view.setup(factory.get(link, HTTP_AUTHORIZATION=auth))
+        request = view.initialize_request(view.request)
+        view.request, view.format_kwarg, view.headers = request, None, {}
+        t0 = time.perf_counter()
+        view.initial(request)
+        t1 = time.perf_counter()
+        response = view.get(request)
+        t2 = time.perf_counter()
+        JSONRenderer().render(response.data)
+        t3 = time.perf_counter()
+        parts["auth, scope, throttle"].append(t1 - t0)
+        parts["view (SQL + representation)"].append(t2 - t1)
+        parts["JSON rendering"].append(t3 - t2)
+    ms = {k: 1000 * sum(v) / len(v) for k, v in parts.items()}
+    ms["the rest (middleware, routing)"] = ms["whole request"] - sum(
+        v for k, v in ms.items() if k != "whole request")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for link in links:
+        client.get(link)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return {"pages": len(links), "ms_per_page": ms, "profile": out.getvalue()}
+
+
 # --- Main -------------------------------------------------------------------------------------
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="large", choices=["small", "default", "large"])
+    parser.add_argument("--small", action="store_true", help="Same as --size default (3,000 orders).")
     parser.add_argument("--reuse", action="store_true", help="Keep an already seeded database.")
     parser.add_argument("--clients", default="1,8", help="Concurrency levels (default 1,8).")
     parser.add_argument("--workers", type=int, default=None,
-                        help="gunicorn sync workers (default: 2 x CPUs + 1).")
+                        help="gunicorn workers (default: the Procfile's web line).")
+    parser.add_argument("--worker-class", default=None, choices=["sync", "gthread"],
+                        help="default: the Procfile's (gthread, keep-alive).")
+    parser.add_argument("--threads", type=int, default=None, help="threads per gthread worker")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--pages", type=int, default=None,
+                        help="Pull only the book's last N pages (the recent, open orders): a quick check.")
+    parser.add_argument("--profile", action="store_true",
+                        help="Also time a page's parts in-process and write a cProfile of 50 pages "
+                             "to bench/out/api_pull_profile.txt.")
+    parser.add_argument("--profile-only", action="store_true", help="Only that: no pulls.")
     args = parser.parse_args()
+    if args.small:
+        args.size = "default"
     levels = [int(c) for c in args.clients.split(",")]
-    workers = args.workers or 2 * (os.cpu_count() or 1) + 1
+    options = production_options()
+    for flag, value in (("--workers", args.workers), ("--worker-class", args.worker_class),
+                        ("--threads", args.threads)):
+        if value:
+            options[flag] = str(value)
+    # One bench run must not see workers recycled mid-walk: a restart is not a page's cost.
+    options.pop("--max-requests", None)
+    options.pop("--max-requests-jitter", None)
     (ROOT / "bench" / "out").mkdir(exist_ok=True)
     url = db_url(DB_NAME)
 
-    banner(f"API pulls: {args.size} demo book, pages of {PAGE_SIZE}, gunicorn x{workers}")
+    banner(f"API pulls: {args.size} demo book, pages of {PAGE_SIZE}, gunicorn {' '.join(f'{k} {v}' for k, v in options.items())}")
     setup = database_prepare(url, size=args.size, reuse=args.reuse)
     key = key_create(url)
     with timed("queries per page (in-process)"):
         qpp = queries_per_page(url, key)
     print(f"  queries per page: {qpp['min']}..{qpp['max']} over {qpp['samples']} pages spread "
           "over the book")
+    if args.profile or args.profile_only:
+        with timed("page parts + cProfile (in-process)"):
+            prof = page_profile(url, key)
+        (ROOT / "bench" / "out" / "api_pull_profile.txt").write_text(prof["profile"])
+        print(f"  one page in-process, mean of {prof['pages']} pages (load {load_average()[0]:.1f}): "
+              + ", ".join(f"{k} {v:.1f} ms" for k, v in prof["ms_per_page"].items()))
+        print("  cProfile of those pages: bench/out/api_pull_profile.txt")
+        if args.profile_only:
+            return
 
     import psycopg
 
@@ -375,40 +454,52 @@ def main() -> None:
         return (dsn, channels, start, pages, barrier)
 
     # Warm the buffers once (both paths read the same rows) before timing anything.
-    walk("warm-up", _floor_client, floor_jobs, slices_plan(url, 1))
+    walk("warm-up", _floor_client, floor_jobs, slices_plan(url, 1, args.pages))
     for clients in levels:
-        floor = walk("floor (raw SQL)", _floor_client, floor_jobs, slices_plan(url, clients))
+        floor = walk("floor (raw SQL)", _floor_client, floor_jobs, slices_plan(url, clients, args.pages))
         runs.append(floor)
         print(_line(floor))
-    with Server(url, args.port, workers, key) as server:
+    with Gunicorn(url, port=args.port, options=options, env=SERVER_ENV, log_name="api_pull_gunicorn") as server:
+        server_warm(server, key)
+
         def api_jobs(start, pages, barrier):
-            return (server.base, key, start, pages, barrier)
+            return (server.port, key, start, pages, barrier)
 
         for clients in levels:
-            api = walk("API (gunicorn)", _api_client, api_jobs, slices_plan(url, clients))
+            api = walk("API (gunicorn)", _api_client, api_jobs, slices_plan(url, clients, args.pages))
             runs.append(api)
             print(_line(api))
 
     floors = {r["clients"]: r for r in runs if r["kind"].startswith("floor")}
-    print("\n| clients | API pages/s | floor pages/s | ratio | API p95 page | floor p95 page | queries/page |")
-    print("|---|---|---|---|---|---|---|")
+    constant = qpp["min"] == qpp["max"]
+    print("\n| clients | API pages/s | floor pages/s | ratio | API p50 / p95 page | floor p50 / p95 page "
+          "| queries/page | load (1 min) |")
+    print("|---|---|---|---|---|---|---|---|")
+    summary_rows = []
     for r in runs:
         if not r["kind"].startswith("API"):
             continue
         f = floors[r["clients"]]
-        print(f"| {r['clients']} | {r['pages_per_s']:.1f} | {f['pages_per_s']:.1f} | "
-              f"{f['pages_per_s'] / r['pages_per_s']:.1f}x slower | {r['p95_ms']:.0f} ms | "
-              f"{f['p95_ms']:.1f} ms | {qpp['min']}..{qpp['max']} |")
+        r["ratio"] = ratio = f["pages_per_s"] / r["pages_per_s"]
+        print(f"| {r['clients']} | {r['pages_per_s']:.1f} | {f['pages_per_s']:.1f} | {ratio:.1f}x | "
+              f"{r['p50_ms']:.0f} / {r['p95_ms']:.0f} ms | {f['p50_ms']:.1f} / {f['p95_ms']:.1f} ms | "
+              f"{qpp['min']}..{qpp['max']} | {f['load_start']:.1f}-{r['load_end']:.1f} |")
+        summary_rows.append([
+            f"partner pull, pages of {PAGE_SIZE}, {r['clients']} client(s), {r['pages']:,} pages",
+            f"{r['pages_per_s']:.1f} pages/s (p95 {r['p95_ms']:.0f} ms; {qpp['min']}..{qpp['max']} queries/page)",
+            f"raw SQL {f['pages_per_s']:.1f} pages/s", f"{ratio:.1f}x", f"<= {TARGET_RATIO:g}x, queries constant",
+            "met" if ratio <= TARGET_RATIO and constant else "missed"])
     result_emit({"bench": "api_pull", "size": args.size, "page_size": PAGE_SIZE,
-                 "gunicorn_workers": workers, "setup": setup, "queries_per_page": qpp,
+                 "gunicorn": options, "target_ratio": TARGET_RATIO,
+                 "pages_limit": args.pages, "setup": setup, "queries_per_page": qpp,
                  "runs": runs, "load_before": load_before, "load_after": load_average(),
-                 "machine": machine()})
+                 "summary_rows": summary_rows, "machine": machine()})
 
 
 def _line(r: dict) -> str:
     return (f"  {r['kind']:<16} {r['clients']} client(s): {r['pages']:>5} pages, {r['rows']:>7,} rows "
             f"in {r['seconds']:7.1f} s = {r['pages_per_s']:7.1f} pages/s; page p50 "
-            f"{r['p50_ms']:7.1f} ms, p95 {r['p95_ms']:7.1f} ms")
+            f"{r['p50_ms']:7.1f} ms, p95 {r['p95_ms']:7.1f} ms (load {r['load_start']:.1f}->{r['load_end']:.1f})")
 
 
 if __name__ == "__main__":

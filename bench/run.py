@@ -1,7 +1,7 @@
 """Run the benchmarks (docs/design.md "Performance targets") and print a summary table; `make bench` runs them all.
 
     .venv/bin/python bench/run.py                 # (a) re-promise, (b) ETA change, (c) intake, (d) hot SKU
-    .venv/bin/python bench/run.py repromise       # one of them: repromise | eta | intake | intake_hot | admin_po_form
+    .venv/bin/python bench/run.py repromise       # one of them: repromise | eta | intake | intake_hot | admin_po_form | http | api_pull
     .venv/bin/python bench/run.py --small         # quick check: 100k lines, fewer changes, 5 s intake
 
 Each benchmark runs in a process of its own against a database of its own on the server of
@@ -30,6 +30,8 @@ BENCHES = {
     "intake": "bench/intake.py",
     "intake_hot": "bench/intake_hot.py",
     "admin_po_form": "bench/admin_po_form.py",
+    "http": "bench/http_load.py",
+    "api_pull": "bench/api_pull.py",
 }
 
 
@@ -128,6 +130,10 @@ def summary_print(results: dict[str, dict]) -> None:
                    f"{top['atp_hot_ms']:.1f} ms (at the start {base['atp_hot_ms']:.1f} ms: "
                    f"{r['atp_ratio_to_start']:.2f}x)", f"{top['atp_cold_ms']:.1f} ms", f"{r['atp_ratio']:.2f}x",
                    f"<= {r['target_ratio']}x", "met" if r["atp_ratio"] <= r["target_ratio"] else "missed"))
+
+    for name in ("http", "api_pull"):
+        for row in (results.get(name) or {}).get("summary_rows", []):
+            print(_row(*row))
 
     r = results.get("admin_po_form")
     if r:

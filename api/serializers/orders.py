@@ -9,9 +9,10 @@ from rest_framework import serializers
 
 from api.serializers.common import SOURCE_KINDS, LocaleField
 from core.money import money
-from inventory.models import Region, Strategy
+from inventory.models import SKU, Region, Strategy, Warehouse
 from orders.models import Cancellation, Currency, Order, OrderLine
 from promises.intake import line_promise_label
+from promises.models import Promise
 
 MAX_INT = 2_147_483_647
 
@@ -236,6 +237,159 @@ def _cancellation(c):
         "cancelled_at": _timestamp(c.cancelled_at),
         "refund_due_by": _date(c.refund_due_by),
         "refunded_at": _timestamp(c.refunded_at),
+    }
+
+
+# --- Output from rows (lists, the order just placed) ----------------------------------------
+#
+# A list page builds no model instances: the page's orders, their lines (with SKU, warehouse
+# and promise) and their cancellations are read as values() rows and turned into the same
+# dicts as OrderSerializer.to_representation (tests/api/test_order_rows.py compares the two
+# over the whole demo book). Building ~1,000 instances was most of a page's CPU.
+
+#: The order columns a list row carries (the cursor's columns are added by the view).
+ORDER_ROW_COLUMNS = (
+    "id", "external_id", "channel__code", "region__code", "region__locale", "status", "currency",
+    "placed_at", "paid_amount", "shipping_amount", "essential_date", "buyer_applied_for_credit",
+    "customer__email", "customer__name", "customer__locale", "created_at", "sync__updated_at",
+)
+_LINE_ROW_COLUMNS = (
+    "id", "order_id", "qty", "qty_shipped", "qty_cancelled", "unit_price", "status",
+    "sku__code", "sku__preorder", "sku__lead_time_slip_days",
+    "warehouse_id", "warehouse__code", "warehouse__timezone", "warehouse__cutoff_time",
+    "warehouse__handling_days", "warehouse__country", "warehouse__holiday_subdivision",
+    "promise__line_id", "promise__ship_date", "promise__delivery_from", "promise__delivery_to",
+    "promise__confirmed", "promise__stock_qty", "promise__sources",
+)
+_CANCELLATION_ROW_COLUMNS = (
+    "order_id", "line_id", "qty", "amount", "reason", "initiated_by", "cancelled_at",
+    "refund_due_by", "refunded_at",
+)
+
+
+def orders_from_rows(rows: list[dict]) -> list[dict]:
+    """The representation of a page of order rows (ORDER_ROW_COLUMNS), in their order.
+
+    Two queries whatever the page's size: the orders' lines with SKU, warehouse and
+    promise, and their cancellations. A label is rendered once per distinct input (most
+    lines share a few ship dates): per process for confirmed promises, per page for estimates.
+    """
+    ids = [row["id"] for row in rows]
+    lines: dict[int, list] = {i: [] for i in ids}
+    for line in OrderLine.objects.filter(order_id__in=ids).order_by("id").values(*_LINE_ROW_COLUMNS):
+        lines[line["order_id"]].append(line)
+    cancellations: dict[int, list] = {i: [] for i in ids}
+    for c in (Cancellation.objects.filter(order_id__in=ids).order_by("cancelled_at", "id")
+              .values(*_CANCELLATION_ROW_COLUMNS)):
+        cancellations[c["order_id"]].append(c)
+    labels: dict[tuple, str] = {}
+    return [{
+        "id": row["id"],
+        "external_id": row["external_id"],
+        "channel": row["channel__code"],
+        "region": row["region__code"],
+        "status": row["status"],
+        "currency": row["currency"],
+        "placed_at": _timestamp(row["placed_at"]),
+        "paid_amount": _money(row["paid_amount"]),
+        "shipping_amount": _money(row["shipping_amount"]),
+        "essential_date": row["essential_date"],
+        "buyer_applied_for_credit": row["buyer_applied_for_credit"],
+        "customer": {"email": row["customer__email"], "name": row["customer__name"],
+                     "locale": row["customer__locale"]},
+        "lines": [_line_from_row(line, row, labels) for line in lines[row["id"]]],
+        "cancellations": [_cancellation_from_row(c) for c in cancellations[row["id"]]],
+        "created_at": _timestamp(row["created_at"]),
+        "updated_at": _timestamp(row["sync__updated_at"]),
+    } for row in rows]
+
+
+def _line_from_row(line: dict, order: dict, labels: dict) -> dict:
+    data = {
+        "id": line["id"],
+        "sku": line["sku__code"],
+        "warehouse": line["warehouse__code"],
+        "qty": line["qty"],
+        "qty_shipped": line["qty_shipped"],
+        "qty_cancelled": line["qty_cancelled"],
+        "unit_price": _money(line["unit_price"]),
+        "status": line["status"],
+        "promise": None,
+    }
+    if line["status"] in OrderLine.OPEN_STATUSES and line["promise__line_id"] is not None:
+        data["promise"] = {
+            "ship_date": _date(line["promise__ship_date"]),
+            "delivery_from": _date(line["promise__delivery_from"]),
+            "delivery_to": _date(line["promise__delivery_to"]),
+            "confirmed": line["promise__confirmed"],
+            "label": _label_from_row(line, order, labels),
+            "sources": [
+                {"kind": s["kind"], "reference": s["reference"], "qty": s["qty"],
+                 "available_on": _date(s["available_on"])}
+                for s in line["promise__sources"]
+            ],
+        }
+    return data
+
+
+#: Labels of confirmed promises by their inputs, for the process's life: such a label depends
+#: on nothing else (an estimate's counts business days from today, so it is kept per page).
+_CONFIRMED_LABELS: dict[tuple, str] = {}
+_CONFIRMED_LABELS_MAX = 50_000
+
+
+def _label_from_row(line: dict, order: dict, labels: dict) -> str:
+    """line_promise_label of the row's promise, rendered once per distinct input.
+
+    The key holds everything line_promise_label reads: whether the SKU is a pre-order,
+    whether stock covers the open units, the promise's dates and confirmation, the region
+    and the customer's locale, and for an estimate the warehouse and the supplier's slip.
+    """
+    confirmed = line["promise__confirmed"]
+    qty_open = line["qty"] - line["qty_shipped"] - line["qty_cancelled"]
+    key = (line["sku__preorder"], confirmed, line["promise__stock_qty"] >= qty_open,
+           line["promise__ship_date"], line["promise__delivery_to"], order["region__code"],
+           order["region__locale"], order["customer__locale"],
+           None if confirmed else (line["warehouse_id"], line["sku__lead_time_slip_days"]))
+    cache = _CONFIRMED_LABELS if confirmed else labels
+    label = cache.get(key)
+    if label is None:
+        label = line_promise_label(
+            _promise_of_row(line), Region(code=order["region__code"], locale=order["region__locale"]),
+            order["customer__locale"])
+        if len(cache) >= _CONFIRMED_LABELS_MAX:
+            cache.clear()
+        cache[key] = label
+    return label
+
+
+def _promise_of_row(line: dict) -> Promise:
+    """An unsaved Promise with its line, SKU and warehouse: the fields line_promise_label reads."""
+    order_line = OrderLine(id=line["id"], qty=line["qty"], qty_shipped=line["qty_shipped"],
+                           qty_cancelled=line["qty_cancelled"], status=line["status"])
+    order_line.sku = SKU(code=line["sku__code"], preorder=line["sku__preorder"],
+                         lead_time_slip_days=line["sku__lead_time_slip_days"])
+    order_line.warehouse = Warehouse(
+        id=line["warehouse_id"], code=line["warehouse__code"], timezone=line["warehouse__timezone"],
+        cutoff_time=line["warehouse__cutoff_time"], handling_days=line["warehouse__handling_days"],
+        country=line["warehouse__country"], holiday_subdivision=line["warehouse__holiday_subdivision"])
+    promise = Promise(ship_date=line["promise__ship_date"], delivery_from=line["promise__delivery_from"],
+                      delivery_to=line["promise__delivery_to"], confirmed=line["promise__confirmed"],
+                      stock_qty=line["promise__stock_qty"], sources=line["promise__sources"])
+    promise.line = order_line
+    return promise
+
+
+def _cancellation_from_row(c: dict) -> dict:
+    return {
+        "line": c["line_id"],
+        "qty": c["qty"],
+        "amount": _money(c["amount"]),
+        "reason": c["reason"],
+        "initiated_by": c["initiated_by"],
+        "cancelled_at": _timestamp(c["cancelled_at"]),
+        "refund_due_by": _date(c["refund_due_by"]),
+        "refunded_at": _timestamp(c["refunded_at"]),
     }
 
 
