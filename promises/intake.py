@@ -367,8 +367,7 @@ def _order_place_locked(data, channel, region, skus, now):
     transit, strategy = transit_calendar_for(region), str(data.strategy or channel.strategy)
     rows = []
     for line, a in zip(lines, assignments, strict=True):
-        row = promise_row(_NEW, a, transit, strategy, now)
-        rows.append((line.id, *row[1:]))
+        rows.append(promise_row(_NEW, a, transit, strategy, now)._replace(line_id=line.id))
     # The customer saw these promises at checkout: they are what was communicated.
     promises_first_write(rows, at=now)
     for ledger, demand, pool_assignments in taken.values():

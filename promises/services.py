@@ -3,6 +3,7 @@
 import json
 import logging
 import time
+from collections import namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -274,11 +275,11 @@ def pools_repromise(states: dict[PoolKey, PoolState], *, cause: str, now: dateti
             touched.add(line.order_id)
             if line.current is None:
                 first.add(a.line_id)
-            status = line_status(line.demand.qty, row[6], a.confirmed)
+            status = line_status(line.demand.qty, row.stock_qty, a.confirmed)
             if status != line.status:
                 statuses.append((status, a.line_id))
             change = promise_change(line, a, cause=pool_cause, po_line_id=pool_po_line_id,
-                                    user_id=pool_user_id, note=pool_note, now=now, version=row[11])
+                                    user_id=pool_user_id, note=pool_note, now=now, version=row.version)
             if change is not None:
                 changes.append(change)
     promises_write(rows, statuses, changes, touched_orders=touched, first=first)
@@ -294,6 +295,10 @@ PROMISE_COLUMNS = (
     "line_id", "ship_date", "delivery_from", "delivery_to", "confirmed", "supply_date",
     "stock_qty", "sources", "rule", "strategy", "guarantee_broken", "version", "computed_at",
 )
+#: A promise row as written in bulk: the promise table's columns, in PROMISE_COLUMNS' order
+#: (a tuple, so COPY and executemany take it as it is).
+PromiseRow = namedtuple("PromiseRow", PROMISE_COLUMNS)
+_SOURCES = PROMISE_COLUMNS.index("sources")
 
 
 def promise_row(line: OpenLine, a: engine.Assignment, transit, strategy: str, now: datetime):
@@ -322,8 +327,8 @@ def promise_row(line: OpenLine, a: engine.Assignment, transit, strategy: str, no
         version = current.version + 1
     else:
         version = current.version
-    return (a.line_id, a.ship_date, delivery_from, delivery_to, a.confirmed, supply_date,
-            stock_qty, sources, a.rule, strategy, a.guarantee_broken, version, now)
+    return PromiseRow(a.line_id, a.ship_date, delivery_from, delivery_to, a.confirmed, supply_date,
+                      stock_qty, sources, a.rule, strategy, a.guarantee_broken, version, now)
 
 
 def line_status(open_qty: int, stock_qty: int, confirmed: bool) -> str:
@@ -422,8 +427,8 @@ def _promises_copy_upsert(rows, first=frozenset()) -> None:
     all first promises: this skips a million-row temp table and conflict check.
     """
     cols = ", ".join(PROMISE_COLUMNS)
-    new = [_copy_values(row) for row in rows if row[0] in first] if first else []
-    rest = [row for row in rows if row[0] not in first] if new else rows
+    new = [_copy_values(row) for row in rows if row.line_id in first] if first else []
+    rest = [row for row in rows if row.line_id not in first] if new else rows
     with connection.cursor() as cursor:
         if new:
             copy_rows(cursor, table=Promise._meta.db_table, columns=cols, rows=new)
@@ -433,9 +438,9 @@ def _promises_copy_upsert(rows, first=frozenset()) -> None:
             cursor.execute(_upsert_sql(f"SELECT {cols} FROM {temp} WHERE true"))
 
 
-def _copy_values(row: tuple) -> tuple:
+def _copy_values(row: PromiseRow) -> tuple:
     """A promise row as COPY takes it: the sources as JSON text."""
-    return row[:7] + (json.dumps(row[7]),) + row[8:]
+    return (*row[:_SOURCES], json.dumps(row.sources), *row[_SOURCES + 1:])
 
 
 def _promises_executemany_upsert(rows, *, postgres: bool) -> None:
@@ -444,8 +449,8 @@ def _promises_executemany_upsert(rows, *, postgres: bool) -> None:
     with connection.cursor() as cursor:
         cursor.executemany(
             _upsert_sql(f"VALUES ({placeholders})"),
-            [tuple(value(v) for v in row[:7]) + (json.dumps(row[7]),)
-             + tuple(value(v) for v in row[8:]) for row in rows],
+            [(*(value(v) for v in row[:_SOURCES]), json.dumps(row.sources),
+              *(value(v) for v in row[_SOURCES + 1:])) for row in rows],
         )
 
 
@@ -465,8 +470,9 @@ def promises_first_write(rows, *, at: datetime) -> None:
         cursor.executemany(
             f"INSERT INTO {Promise._meta.db_table} ({', '.join(columns)}) "
             f"VALUES ({', '.join(['%s'] * len(columns))})",
-            [tuple(value(v) for v in row[:7]) + (json.dumps(row[7]),)
-             + tuple(value(v) for v in (*row[8:], row[1], row[3], at, row[1])) for row in rows],
+            [(*(value(v) for v in row[:_SOURCES]), json.dumps(row.sources),
+              *(value(v) for v in (*row[_SOURCES + 1:], row.ship_date, row.delivery_to, at, row.ship_date)))
+             for row in rows],
         )
 
 

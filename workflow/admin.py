@@ -26,6 +26,7 @@ from promises.models import DelayConsent, OrderException
 from workflow import services as workflow
 from workflow.exceptions_store import Kind
 from workflow.models import ExceptionEvent
+from workflow.policies import POLICIES
 from workflow.regional import region_today
 from workflow.workitem import due_q, due_state, kind_label, region_todays, work_item
 
@@ -252,7 +253,7 @@ class OrderExceptionAdmin(SimpleHistoryAdmin):
         rows = (OrderException.objects.filter(status__in=OPEN).values("kind", "region__code")
                 .annotate(n=Count("id"), overdue=Count("id", filter=due_q(timezone.now(), "lt")))
                 .order_by())
-        regions = ["US", "EU", "UK"]
+        regions = list(POLICIES)
         kinds = {k: {"label": "Consent awaited or overdue" if k == Kind.CONSENT_OVERDUE else label,
                      "cells": dict.fromkeys(regions, 0), "total": 0, "overdue": 0}
                  for k, label in OrderException.Kind.choices}

@@ -19,6 +19,7 @@ from workflow.consent import cancellation_notices_request
 from workflow.exceptions_store import ExceptionBatch, Kind
 from workflow.facts import promises_against_told, region_today
 from workflow.fulfilment import order_cancel
+from workflow.policies import regions_where_a_late_notice_cancels
 from workflow.regional import regional_policy
 
 
@@ -131,12 +132,12 @@ def past_due_sweep(*, now: datetime | None = None, today: date | None = None) ->
     if not settings.BACKORDER_DESK.get("PAST_DUE_AUTO_CANCEL", True):
         _delivery_past_due_raise(now=now, today=today)
         return cancelled
-    us = OrderException.objects.filter(
-        region__code="US", status__in=OrderException.OPEN_STATUSES,
+    cancelling = OrderException.objects.filter(
+        region__code__in=regions_where_a_late_notice_cancels(), status__in=OrderException.OPEN_STATUSES,
     ).filter(
         Q(kind=Kind.PAST_DUE) | Q(kind=Kind.DELAY_NOTICE_DUE, notified_at__isnull=True)
     ).select_related("region").order_by("due_by", "pk")
-    for exc in us:
+    for exc in cancelling:
         day = today or region_today(exc.region, now)
         # The law's deadline, not the due-by an agent sees (earlier for a held notice).
         if exc.kind == Kind.DELAY_NOTICE_DUE and (exc.notice_due_by or exc.due_by) >= day:

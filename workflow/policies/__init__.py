@@ -19,6 +19,12 @@ from .us import USPolicy
 POLICIES: dict[str, type[RegionalPolicy]] = {"US": USPolicy, "EU": EUPolicy, "UK": UKPolicy}
 
 
+def regions_where_a_late_notice_cancels() -> list[str]:
+    """Return the codes of the regions where a line the customer was not told of in time
+    counts as cancelled (the policy's `late_notice_cancels`)."""
+    return sorted(code for code, policy in POLICIES.items() if policy.late_notice_cancels)
+
+
 def regions_measuring(measure: Measure) -> list[str]:
     """Return the codes of the regions whose law measures `measure` (shipment or delivery)."""
     return sorted(code for code, policy in POLICIES.items() if policy.measure == measure)
@@ -36,6 +42,7 @@ __all__ = [
     "SlipFacts",
     "UKPolicy",
     "regions_measuring",
+    "regions_where_a_late_notice_cancels",
     "USPolicy",
     "policy_for",
 ]
