@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.db.models import Sum
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_views import ReadOnlyAdmin
 from inventory.models import (
     SKU,
     BackorderCap,
@@ -237,7 +238,7 @@ class PurchaseOrderLineAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(PurchaseOrderEtaChange)
-class PurchaseOrderEtaChangeAdmin(admin.ModelAdmin):
+class PurchaseOrderEtaChangeAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """The ETA history of every PO, read-only: rows are written by the PO services and form."""
 
     list_display = ("at", "purchase_order", "what", "eta_move", "status_move", "reason", "user")
@@ -246,15 +247,6 @@ class PurchaseOrderEtaChangeAdmin(admin.ModelAdmin):
     search_fields = ("purchase_order__number", "sku_code", "reason")
     date_hierarchy = "at"
     raw_id_fields = ("purchase_order", "po_line", "user")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="What")
     def what(self, obj):

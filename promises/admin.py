@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from core.admin_views import ReadOnlyAdmin
 from orders.models import Order, OrderLine
 from promises import admin_purchase_orders  # noqa: F401  (registers the purchase-order admin)
 from promises.explain import promise_explanation
@@ -190,7 +191,7 @@ class OrderLineAdmin(admin.ModelAdmin):
 
 
 @admin.register(PromiseChange)
-class PromiseChangeAdmin(admin.ModelAdmin):
+class PromiseChangeAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     # Fits 1440 px: order, line and SKU share a column, the old and new dates another; the
     # note is on the change page.
     list_display = ("at", "order_line", "moved", "cause", "purchase_order", "user")
@@ -199,15 +200,6 @@ class PromiseChangeAdmin(admin.ModelAdmin):
     list_select_related = ("order", "line__sku", "po_line__purchase_order", "user")
     search_fields = ("order__external_id", "line__sku__code", "po_line__purchase_order__number")
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Order · line · SKU", ordering="order__external_id")
     def order_line(self, obj):
@@ -241,7 +233,7 @@ class DirtyPoolAdmin(admin.ModelAdmin):
 
 
 @admin.register(PoolSupply)
-class PoolSupplyAdmin(admin.ModelAdmin):
+class PoolSupplyAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """Intake's ledger, read-only: what each pool's sources have free and who holds the rest.
     Rewritten by every full run of a pool; for Ops checking why a line was promised so."""
 
@@ -255,12 +247,3 @@ class PoolSupplyAdmin(admin.ModelAdmin):
     @admin.display(description="Source")
     def source(self, obj):
         return "stock" if obj.po_line_id is None else f"{obj.po_line.purchase_order.number} line {obj.po_line_id}"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_views import ReadOnlyAdmin
 from core.errors import BusinessRefusal, InvalidInput
 from promises.models import DelayConsent, OrderException
 from workflow import services as workflow
@@ -416,7 +417,7 @@ class DelayConsentAdmin(admin.ModelAdmin):
 
 
 @admin.register(ExceptionEvent)
-class ExceptionEventAdmin(admin.ModelAdmin):
+class ExceptionEventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """What agents did on exceptions, read-only: each action and note as a row of its own."""
 
     list_display = ("at", "action", "exception", "order", "user", "text")
@@ -425,12 +426,3 @@ class ExceptionEventAdmin(admin.ModelAdmin):
     list_select_related = ("exception", "order__channel", "user")
     search_fields = ("order__external_id", "text", "note")
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
