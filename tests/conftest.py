@@ -19,6 +19,16 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty default cache: the admin's dashboard keeps its numbers
+    for a minute, which would carry one test's book into the next (the live server of the
+    browser tests shares this process's cache)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _regions_after_flush(request):
     """Recreate the migration's regions for transactional tests (their flush removes them)."""
     marker = request.node.get_closest_marker("django_db")
