@@ -122,7 +122,6 @@ def demo_data_create(*, seed=42, size="default", today=None, progress=None):
     now = timezone.make_aware(datetime.combine(today, time(12, 0)), ZoneInfo("UTC"))
     progress = progress or (lambda total, desc: _NoProgress())
     warehouses, channels = reference_data_create()
-    regions = {r.code: r for r in Region.objects.all()}
     region_warehouse = {"US": warehouses["US-EAST"], "EU": warehouses["EU-CENTRAL"], "UK": warehouses["UK-MIDLANDS"]}
 
     with transaction.atomic():
