@@ -29,10 +29,14 @@ def compiled_sql(build: Callable[..., QuerySet], /, **values: Iterable | str | N
     for which `build` leaves its filter out. The SQL is compiled once per `build` function
     and kind of each value; any other parameter of it must not depend on the values.
     """
+    return _compiled_sql((build.__module__, build.__qualname__), build, values)
+
+
+def _compiled_sql(name: tuple, build: Callable[..., QuerySet], values: dict) -> tuple[str, list]:
     kinds = tuple(sorted((k, _kind(k, v)) for k, v in values.items()))
     if connection.vendor != "postgresql":
         return build(**values).query.sql_with_params()
-    key = (build.__module__, build.__qualname__, kinds)
+    key = (*name, kinds)
     found = _compiled.get(key)
     if found is None:
         # Values no row holds, one per name, to find each value's parameter.
@@ -61,6 +65,76 @@ def compiled_objects(model, build: Callable[..., QuerySet], /, **values) -> RawQ
     SQL compiled once as by compiled_sql."""
     sql, params = compiled_sql(build, **values)
     return model.objects.raw(sql, params)
+
+
+def compiled_chain(model, path: tuple[str, ...], build: Callable[..., QuerySet], /, **values) -> list:
+    """The `model` instances `build(**values)` selects, each with the chain of forward
+    relations `path` attached (("region", "default_warehouse"): channel.region and
+    channel.region.default_warehouse), read in one statement compiled once as by
+    compiled_sql. A relation that is null leaves None and ends the chain."""
+    shape = _chain_shape(model, path)
+    sql, params = _compiled_sql((build.__module__, build.__qualname__, path),
+                                lambda **v: build(**v).values_list(*shape.columns), values)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    db, found = connection.alias, []
+    for row in rows:
+        objects, start = [], 0
+        for level, (m, fields) in enumerate(zip(shape.models, shape.fields, strict=True)):
+            row_part = row[start:start + len(fields)]
+            start += len(fields)
+            if row_part[shape.pk_at[level]] is None:  # a null relation: no row joined
+                objects.append(None)
+                continue
+            for i, (col, converters) in shape.converters[level].items():
+                if row_part[i] is not None:
+                    row_part = (*row_part[:i], _converted(row_part[i], col, converters), *row_part[i + 1:])
+            objects.append(m.from_db(db, shape.attnames[level], row_part))
+        for parent, name, child in zip(objects, path, objects[1:], strict=False):
+            if parent is None:
+                break
+            setattr(parent, name, child)
+        found.append(objects[0])
+    return found
+
+
+class _ChainShape:
+    def __init__(self, model, path: tuple[str, ...]) -> None:
+        self.models, prefixes = [model], [""]
+        for name in path:
+            self.models.append(self.models[-1]._meta.get_field(name).related_model)
+            prefixes.append(f"{prefixes[-1]}{name}__")
+        self.fields = [list(m._meta.concrete_fields) for m in self.models]
+        self.columns = [p + f.attname for p, fields in zip(prefixes, self.fields, strict=True) for f in fields]
+        self.attnames = [[f.attname for f in fields] for fields in self.fields]
+        self.pk_at = [names.index(m._meta.pk.attname) for m, names in zip(self.models, self.attnames, strict=True)]
+        # Per level, the columns the backend or the field converts (SQLite's decimals and times, JSON ...).
+        self.converters = []
+        for fields in self.fields:
+            level = {}
+            for i, f in enumerate(fields):
+                col = f.get_col(f.model._meta.db_table)
+                converters = connection.ops.get_db_converters(col) + f.get_db_converters(connection)
+                if converters:
+                    level[i] = (col, converters)
+            self.converters.append(level)
+
+
+_shapes: dict[tuple, _ChainShape] = {}
+
+
+def _chain_shape(model, path) -> _ChainShape:
+    key = (model, path, connection.vendor)
+    if key not in _shapes:
+        _shapes[key] = _ChainShape(model, path)
+    return _shapes[key]
+
+
+def _converted(value, col, converters):
+    for converter in converters:
+        value = converter(value, col, connection)
+    return value
 
 
 def _kind(name: str, value) -> str:

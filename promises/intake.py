@@ -22,7 +22,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from core.compiled import compiled_objects
+from core.compiled import compiled_chain, compiled_objects
 from core.errors import BusinessRefusal, InvalidInput
 from inventory.models import SKU, BackorderCap, Channel, Region, Strategy, Warehouse
 from inventory.services import pools_lock
@@ -508,18 +508,21 @@ def _customer_query(email, channel_ids):
 
 
 def _channel_region(channel: str, region: str) -> tuple[Channel, Region]:
+    """The active channel of this code and the region of this code, with its default
+    warehouse. One statement when the channel sells in that region (every order that
+    passes): the channel comes with its region and warehouse."""
     errors = {}
-    channel_obj = next(iter(compiled_objects(Channel, _channel_query, code=channel)), None)
+    channel_obj = next(iter(compiled_chain(Channel, ("region", "default_warehouse"), _channel_query,
+                                           code=channel)), None)
+    if channel_obj is not None and channel_obj.region.code == region:
+        return channel_obj, channel_obj.region
     if channel_obj is None:
         errors["channel"] = [f"unknown channel {channel!r}"]
-    region_obj = next(iter(compiled_objects(Region, _region_query, code=region)), None)
+    region_obj = next(iter(compiled_chain(Region, ("default_warehouse",), _region_query, code=region)), None)
     if region_obj is None:
         errors["region"] = [f"unknown region {region!r}; one of US, EU, UK"]
     if errors:
         raise InvalidInput("Unknown channel or region.", errors=errors)
-    if region_obj.default_warehouse_id is not None:
-        region_obj.default_warehouse = next(iter(compiled_objects(
-            Warehouse, _warehouse_query, ids=[region_obj.default_warehouse_id])))
     return channel_obj, region_obj
 
 
@@ -531,10 +534,6 @@ def _channel_query(code):
 
 def _region_query(code):
     return Region.objects.filter(code=code)
-
-
-def _warehouse_query(ids):
-    return Warehouse.objects.filter(pk__any=ids)
 
 
 def _warehouse(region: Region):
@@ -577,8 +576,7 @@ def _order_validate(data: OrderInput, *, now: datetime):
     if not (data.customer.name or "").strip():
         errors["customer.name"] = ["required"]
     if channel is not None and region is not None and channel.region_id != region.pk:
-        sells_in = Region.objects.filter(pk=channel.region_id).values_list("code", flat=True).first()
-        errors["region"] = [f"channel {channel.code} sells in region {sells_in} only"]
+        errors["region"] = [f"channel {channel.code} sells in region {channel.region.code} only"]
     if data.placed_at is not None and timezone.is_naive(data.placed_at):
         errors["placed_at"] = ["give a timezone offset"]
     elif data.placed_at is not None and data.placed_at > now + PLACED_AT_MAX_AHEAD:

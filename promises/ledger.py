@@ -12,9 +12,11 @@ promises holds:
 Anything else that changes a pool's supply or demand (receipts, stock counts, PO changes,
 shipments, cancellations, line edits, SKU policy, caps, a channel's priority or strategy)
 marks the pool dirty (promises.services.pools_mark_dirty) and leaves the ledger alone. The
-rows record the mark (id, generation) the full run that wrote them read before loading the
-pool; a change commits with its mark, so that run saw the change. A pool marked since is
-out of date: intake runs it in full, which rewrites its rows with the new mark.
+rows record the mark (id, ledger generation) the full run that wrote them read before
+loading the pool; a change commits with its mark, so that run saw the change. A pool whose
+supply or demand was marked since is out of date: intake runs it in full, which rewrites its
+rows with the new mark. A mark that changes neither (a cap's, to re-check promises) leaves
+the ledger generation, and so the ledger, as it was.
 """
 
 from dataclasses import dataclass
@@ -35,7 +37,7 @@ HELD_COLUMNS = {strategy: f"held_{strategy.value}" for strategy in Strategy}
 COLUMNS = ("sku_id", "warehouse_id", "po_line_id", "free", *HELD_COLUMNS.values(), "held_waiting",
            "waiting_rank", "waiting_priority", "waiting_placed_at", "mark_id", "mark_generation")
 
-Mark = tuple[int, int]  # a DirtyPool row's (id, generation)
+Mark = tuple[int, int]  # a DirtyPool row's (id, ledger_generation)
 
 #: Below this many rows a plain INSERT beats COPY's round trips.
 COPY_MIN_ROWS = 100
@@ -57,7 +59,7 @@ def _ledger_query(sku_ids, warehouse_ids):
     marked = DirtyPool.objects.filter(sku_id=OuterRef("sku_id"), warehouse_id=OuterRef("warehouse_id"))
     return (PoolSupply.objects.filter(sku_id__any=sku_ids, warehouse_id__any=warehouse_ids)
             .annotate(dirty_id=Subquery(marked.values("id")[:1]),
-                      dirty_generation=Subquery(marked.values("generation")[:1]))
+                      dirty_generation=Subquery(marked.values("ledger_generation")[:1]))
             .values_list("id", "sku_id", "warehouse_id", "po_line_id", "warehouse__code", "free",
                          *HELD_COLUMNS.values(), "held_waiting", "waiting_rank", "waiting_priority",
                          "waiting_placed_at", "po_line__eta", "po_line__purchase_order__eta",
@@ -101,9 +103,10 @@ def ledgers_read(*, pools: set[PoolKey], today: date) -> dict[PoolKey, PoolLedge
         ledger = ledgers.setdefault(key, PoolLedger([], {}, False))
         ledger.balances.append(balance)
         ledger.row_ids[supply.key] = row_id
-        # Out of date when marked since the run that wrote it (a new mark, or a newer generation).
-        ledger.dirty = ledger.dirty or (dirty_id is not None and (dirty_id, dirty_generation) != (
-            mark_id, mark_generation))
+        # Out of date when supply or demand was marked since the run that wrote it (a new
+        # mark, or a newer ledger generation); 0: the row's marks changed neither.
+        ledger.dirty = ledger.dirty or (dirty_id is not None and dirty_generation != 0 and (
+            dirty_id, dirty_generation) != (mark_id, mark_generation))
     return {key: ledger for key, ledger in ledgers.items() if key in known}
 
 
@@ -161,7 +164,8 @@ def dirty_marks_read(pools: set[PoolKey]) -> dict[PoolKey, Mark]:
     """Return the dirty marks of these pools, to read before loading them for a full run."""
     rows = DirtyPool.objects.filter(sku_id__in={s for s, _ in pools}, warehouse_id__in={w for _, w in pools})
     return {(sku, wh): (mark_id, generation)
-            for mark_id, sku, wh, generation in rows.values_list("id", "sku_id", "warehouse_id", "generation")
+            for mark_id, sku, wh, generation in rows.values_list("id", "sku_id", "warehouse_id",
+                                                                 "ledger_generation")
             if (sku, wh) in pools}
 
 

@@ -124,6 +124,9 @@ class DirtyPool(models.Model):
 
     Marks coalesce: one row per pool. `generation` grows with each mark so a worker
     clears only the mark it has processed, never one that arrived while it worked.
+    `ledger_generation` is the generation of the last mark that changed the pool's supply
+    or demand (0: none since the row was written): a mark that only asks for a re-check,
+    as a cap's change does, leaves the free-supply ledger (PoolSupply) valid.
     """
 
     sku = models.ForeignKey(SKU, on_delete=models.CASCADE, related_name="+")
@@ -137,6 +140,7 @@ class DirtyPool(models.Model):
     )
     note = models.CharField(max_length=200, blank=True)
     generation = models.PositiveIntegerField(default=1)
+    ledger_generation = models.PositiveIntegerField(default=1)
     marked_at = models.DateTimeField()
 
     class Meta:

@@ -66,11 +66,13 @@ class RepromiseResult:
 
 def pools_mark_dirty(*, pools: Iterable[PoolKey], cause: str, po_line_id: int | None = None,
                      user_id: int | None = None, note: str = "",
-                     po_lines: dict[PoolKey, int] | None = None) -> None:
+                     po_lines: dict[PoolKey, int] | None = None, supply_or_demand: bool = True) -> None:
     """Record pools as needing a re-promise and enqueue the coalescing task on commit.
 
     `po_lines` names the PO line behind each pool where they differ (a PO's ETA moved:
-    one pool per line), in place of the shared `po_line_id`.
+    one pool per line), in place of the shared `po_line_id`. `supply_or_demand=False`
+    says the change leaves what the pools allocate alone (a cap's change, which re-checks
+    the promises against it): their free-supply ledger stays valid (promises.ledger).
     """
     pools = sorted(set(pools))
     if not pools:
@@ -88,18 +90,21 @@ def pools_mark_dirty(*, pools: Iterable[PoolKey], cause: str, po_line_id: int | 
         # One statement marks them all (a PO change marks one pool per line).
         for start in range(0, len(pools), 500):
             chunk = pools[start:start + 500]
-            rows = ", ".join(["(%s, %s, %s, %s, %s, %s, 1, %s)"] * len(chunk))
+            rows = ", ".join([f"(%s, %s, %s, %s, %s, %s, 1, {int(supply_or_demand)}, %s)"] * len(chunk))
             params = [v for pool in chunk for v in (
                 *pool, cause, (po_lines or {}).get(pool, po_line_id), user_id, note[:200], now)]
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"""INSERT INTO {table}
-                        (sku_id, warehouse_id, cause, po_line_id, user_id, note, generation, marked_at)
+                        (sku_id, warehouse_id, cause, po_line_id, user_id, note, generation,
+                         ledger_generation, marked_at)
                         VALUES {rows}
                         ON CONFLICT (sku_id, warehouse_id) DO UPDATE SET
                           cause = excluded.cause, po_line_id = excluded.po_line_id,
                           user_id = excluded.user_id, note = excluded.note,
                           generation = {table}.generation + 1,
+                          ledger_generation = CASE WHEN excluded.ledger_generation > 0
+                            THEN {table}.generation + 1 ELSE {table}.ledger_generation END,
                           marked_at = excluded.marked_at""",
                     params,
                 )
@@ -170,7 +175,8 @@ def _dirty_pools_batch_repromise(dirty_ids: list[int], *, now: datetime) -> Repr
             return None
         # Re-read the marks under the locks: a newer mark may have replaced one meanwhile.
         marks = [m for m in DirtyPool.objects.filter(id__in=dirty_ids).values(
-            "id", "sku_id", "warehouse_id", "cause", "po_line_id", "user_id", "note", "generation")
+            "id", "sku_id", "warehouse_id", "cause", "po_line_id", "user_id", "note", "generation",
+            "ledger_generation")
             if (m["sku_id"], m["warehouse_id"]) in claimed]
         if not marks:
             return None
@@ -178,7 +184,7 @@ def _dirty_pools_batch_repromise(dirty_ids: list[int], *, now: datetime) -> Repr
                   for m in marks}
         states = pools_load(pools=set(causes), today=now.date())
         result = pools_repromise(states, cause=Cause.MANUAL, now=now, causes=causes, marks={
-            (m["sku_id"], m["warehouse_id"]): (m["id"], m["generation"]) for m in marks})
+            (m["sku_id"], m["warehouse_id"]): (m["id"], m["ledger_generation"]) for m in marks})
         cleared = Q(pk__in=[])
         for m in marks:
             cleared |= Q(id=m["id"], generation=m["generation"])
@@ -219,11 +225,12 @@ def pools_repromise_all(*, cause: str = Cause.NIGHTLY, sku_ids=None, now: dateti
             list(StockLevel.objects.select_for_update().filter(sku_id__in=chunk)
                  .order_by("pk").values_list("id", flat=True))
             marks = list(DirtyPool.objects.filter(sku_id__in=chunk).values_list(
-                "id", "generation", "sku_id", "warehouse_id"))
+                "id", "generation", "sku_id", "warehouse_id", "ledger_generation"))
             states = pools_load(sku_ids=chunk, today=now.date())
             result.add(pools_repromise(states, cause=cause, now=now, note=note, marks={
-                (sku_id, wh_id): (mark_id, generation) for mark_id, generation, sku_id, wh_id in marks}))
-            for mark_id, generation, _sku_id, _wh_id in marks:
+                (sku_id, wh_id): (mark_id, ledger_generation)
+                for mark_id, _generation, sku_id, wh_id, ledger_generation in marks}))
+            for mark_id, generation, _sku_id, _wh_id, _ledger_generation in marks:
                 DirtyPool.objects.filter(id=mark_id, generation=generation).delete()
     return result
 

@@ -143,8 +143,9 @@ def cap_changed(sender, instance, raw=False, **kwargs):
     if raw or instance.sku_id is None:
         return
     pools = set(StockLevel.objects.filter(sku_id=instance.sku_id).values_list("sku_id", "warehouse_id"))
+    # What the pools allocate is unchanged: their free-supply ledger stays valid.
     pools_mark_dirty(pools=pools, cause=Cause.CAP_CHANGE, user_id=_request_user_id(),
-                     note=str(instance))
+                     note=str(instance), supply_or_demand=False)
 
 
 @receiver(post_save, sender=OrderLine)

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.errors import BusinessRefusal
-from inventory.models import PurchaseOrder, PurchaseOrderLine, StockLevel
+from inventory.models import BackorderCap, PurchaseOrder, PurchaseOrderLine, StockLevel
 from inventory.services import receipt_record
 from orders.models import Order, OrderLine
 from promises.intake import CustomerInput, LineInput, OrderInput, available_to_promise, order_place
@@ -50,6 +50,8 @@ operations = st.lists(st.one_of(
     st.tuples(st.just("receipt"), st.integers(0, 2), st.integers(1, 3)),
     st.tuples(st.just("cancel"), st.integers(0, 50)),
     st.tuples(st.just("worker")),
+    # a cap on the first SKU: at most this many units on backorder (a re-check, not a supply change)
+    st.tuples(st.just("cap"), st.integers(0, 8)),
 ), min_size=1, max_size=14)
 
 
@@ -118,6 +120,8 @@ def _scenario(channel_specs, on_hand, po_lines, sell_beyond, ops):
                              initiated_by="customer", now=now)
         elif op[0] == "worker":
             dirty_pools_repromise(now=now, max_passes=2)
+        elif op[0] == "cap":
+            BackorderCap.objects.update_or_create(sku=skus[0], defaults={"max_backorder_qty": op[1]})
         _ledger_matches_promises(skus, warehouse)
     return fast
 
@@ -173,7 +177,9 @@ def _ledger_matches_promises(skus, warehouse):
 
     for sku in skus:
         rows = {r.po_line_id: r for r in PoolSupply.objects.filter(sku=sku, warehouse=warehouse)}
-        if None not in rows or DirtyPool.objects.filter(sku=sku, warehouse=warehouse).exists():
+        # A mark of supply or demand since (ledger_generation > 0) may leave the rows behind.
+        if None not in rows or DirtyPool.objects.filter(sku=sku, warehouse=warehouse,
+                                                        ledger_generation__gt=0).exists():
             continue
         held = Counter()
         for p in Promise.objects.filter(line__sku=sku, line__status__in=OrderLine.OPEN_STATUSES):
@@ -210,6 +216,43 @@ def test_an_order_costs_the_same_statements_with_thirty_lines_waiting():
     selects = [q["sql"] for q in later.captured_queries if q["sql"].startswith("SELECT")]
     assert any("promises_poolsupply" in sql for sql in selects)
     assert PoolSupply.objects.get(sku=sku, po_line__isnull=False).free == 200 - 33
+
+
+def test_a_cap_s_change_leaves_the_ledger_valid_and_a_stock_change_after_it_does_not():
+    """A cap bounds intake but allocates nothing: its mark asks for a re-check and intake
+    stays on the ledger; a stock count after it makes the pool run in full again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from promises.models import DirtyPool
+    from tests.intake.helpers import place, us_pool
+
+    sku, warehouse, _po = us_pool(on_hand=0, po_qty=200)
+    place(sku)  # the pool's first order runs it in full and writes its ledger
+    with CaptureQueriesContext(connection) as clean:
+        place(sku)
+    before = DirtyPool.objects.filter(sku=sku, warehouse=warehouse).values_list(
+        "generation", "ledger_generation").first() or (0, 0)  # the PO's mark, if the worker has not run
+    BackorderCap.objects.create(sku=sku, max_backorder_qty=100)
+    mark = DirtyPool.objects.get(sku=sku, warehouse=warehouse)
+    assert (mark.cause, mark.generation, mark.ledger_generation) == ("cap_change", before[0] + 1, before[1])
+    with CaptureQueriesContext(connection) as capped:
+        place(sku)
+    def ran_in_full(queries):  # a full run rewrites the pool's ledger rows
+        return any("DELETE FROM promises_poolsupply" in q["sql"] for q in queries.captured_queries)
+
+    assert not ran_in_full(clean) and not ran_in_full(capped)
+    assert len(capped.captured_queries) == len(clean.captured_queries) + 1  # + the cap's sum
+    stock = StockLevel.objects.get(sku=sku, warehouse=warehouse)
+    stock.on_hand = 5
+    stock.save()
+    mark.refresh_from_db()
+    assert mark.ledger_generation == mark.generation == before[0] + 2
+    with CaptureQueriesContext(connection) as stale:
+        place(sku)
+    assert ran_in_full(stale)
+    # The run moved the three earlier lines to the new stock too: one of the five is left.
+    assert PoolSupply.objects.get(sku=sku, po_line__isnull=True).free == 1
 
 
 def test_a_channel_s_new_priority_or_strategy_marks_the_pools_of_its_open_lines():
