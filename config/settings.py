@@ -366,6 +366,12 @@ CACHES.setdefault("partner_api", {
 } if REDIS_URL else {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "partner-api",
 })
+if REDIS_URL:
+    # Flags every process sees: a drain already waiting in the queue (core.queue).
+    CACHES.setdefault("task_flags", {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "task-flags", "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    })
 REST_FRAMEWORK.update({
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": None,

@@ -4,9 +4,14 @@ This is the one place that calls `async_task`: a task enqueued before commit cou
 against rows it cannot see yet, or for a transaction that later rolls back.
 """
 
+import logging
+
 from django.conf import settings
+from django.core.cache import caches
 from django.db import connection, transaction
 from django_q.tasks import async_task
+
+log = logging.getLogger(__name__)
 
 #: Task modules that run on the notices cluster (settings.NOTICES_CLUSTER) when there is one.
 NOTICES_TASK_PREFIX = "notifications."
@@ -23,7 +28,7 @@ def cluster_for(func: str) -> str | None:
     return name if name and func.startswith(NOTICES_TASK_PREFIX) else None
 
 
-def enqueue_on_commit(func: str, *args, dedupe: bool = True, **kwargs) -> None:
+def enqueue_on_commit(func: str, *args, dedupe: bool = True, coalesce: bool = False, **kwargs) -> None:
     """Enqueue `func(*args)` after the current transaction commits (at once outside one).
 
     With dedupe, the same call is enqueued once per transaction however often it is asked
@@ -45,7 +50,49 @@ def enqueue_on_commit(func: str, *args, dedupe: bool = True, **kwargs) -> None:
 
     def send():
         send.sent = True
+        if coalesce and not _queue_slot_take(func):
+            return  # a run waits in the queue: it starts after this commit and sees its rows
         async_task(func, *args, **kwargs)
 
     send.task_key, send.sent = key, False
     transaction.on_commit(send, robust=True)
+
+
+# --- Coalesced drains ---------------------------------------------------------------------------
+#
+# A drain (the notice outbox's) handles everything pending when it starts, so one run waiting
+# in the queue serves every transaction that commits before it starts. Where the processes
+# share a cache (CACHES["task_flags"], Redis), the commit that enqueues a drain sets a flag
+# and the drain clears it first thing; commits that find the flag set enqueue nothing. The
+# flag expires by itself, so a lost run holds nothing back for long. Without a shared
+# cache every commit enqueues its own run.
+
+#: How long a flag stands for a run that never started (a lost task, a stopped cluster).
+COALESCE_SECONDS = 30
+
+
+def _flags():
+    return caches["task_flags"] if "task_flags" in settings.CACHES else None
+
+
+def _queue_slot_take(func: str) -> bool:
+    """Return whether this commit must enqueue `func` (False: a run of it is waiting)."""
+    flags = _flags()
+    if flags is None:
+        return True
+    try:
+        return flags.add(f"queued:{func}", 1, timeout=COALESCE_SECONDS)
+    except Exception:  # noqa: BLE001 - the cache is away: enqueue, as without one
+        log.warning("task flags unavailable; enqueuing %s", func, exc_info=True)
+        return True
+
+
+def coalesced_run_started(func: str) -> None:
+    """Called first by a coalesced drain: commits from now on enqueue a run of their own."""
+    flags = _flags()
+    if flags is None:
+        return
+    try:
+        flags.delete(f"queued:{func}")
+    except Exception:  # noqa: BLE001 - the flag expires by itself
+        log.warning("task flags unavailable; the flag of %s expires by itself", func, exc_info=True)

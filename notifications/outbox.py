@@ -25,5 +25,5 @@ class Outbox:
     def lines_closed(self, *, line_ids: Iterable[int], now: datetime) -> int:
         return services.notices_withdraw(line_ids=list(line_ids), kinds=Notice.SUPERSEDABLE_KINDS, now=now)
 
-    def backorder_confirm(self, *, order, line_ids: Iterable[int], now: datetime) -> dict[str, str]:
-        return services.backorder_confirmation_queue(order=order, line_ids=line_ids, now=now)
+    def backorder_confirm(self, *, order, lines, now: datetime) -> dict[str, str]:
+        return services.backorder_confirmation_queue(order=order, lines=lines, now=now)

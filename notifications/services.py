@@ -145,7 +145,7 @@ def notices_queue(*, requests: list[NoticeRequest], now: datetime | None = None)
         statuses.update(_statuses([r for r in rows if r.idempotency_key not in statuses],
                                   keys - set(statuses)))
     if any(s in RETRYABLE for s in statuses.values()):
-        enqueue_on_commit(SEND_TASK)
+        enqueue_on_commit(SEND_TASK, coalesce=True)
     return {key: _state(status) for key, status in statuses.items()}
 
 
@@ -255,11 +255,19 @@ def lines_unnoticed(*, now: datetime | None = None, limit: int = 20000) -> list[
     return sorted(set(delays[:limit]) | set(earlier[:limit]))
 
 
-def backorder_confirmation_queue(*, order, line_ids, now: datetime | None = None) -> dict[str, str]:
-    """Queue the backorder confirmation of an order's backordered and preorder lines."""
+def backorder_confirmation_queue(*, order, line_ids=None, lines=None,
+                                 now: datetime | None = None) -> dict[str, str]:
+    """Queue the backorder confirmation of an order's backordered and preorder lines.
+
+    `lines` that each carry their SKU and promise (intake's, as it just wrote them) are
+    taken as they are; else the lines of `line_ids` (or of `lines`) are read.
+    """
     now = now or timezone.now()
-    lines = [line for line in OrderLine.objects.filter(order=order, pk__in=list(line_ids))
-             .select_related("sku", "promise").order_by("pk")
+    if lines is None or not all(_sku_cached(line) and _promise_cached(line) for line in lines):
+        ids = list(line_ids if lines is None else (line.pk for line in lines))
+        lines = (OrderLine.objects.filter(order=order, pk__in=ids).select_related("sku", "promise")
+                 .order_by("pk"))
+    lines = [line for line in lines
              if hasattr(line, "promise") and (line.status == OrderLine.Status.BACKORDERED or line.sku.preorder)]
     if not lines:
         return {}
@@ -272,6 +280,10 @@ def backorder_confirmation_queue(*, order, line_ids, now: datetime | None = None
         kind=Notice.Kind.BACKORDER_CONFIRMATION, order=order, line=None, version=1, announced=announced,
         context={"measures": workflow.regional_policy(order.region.code).measures},
     )], now=now)
+
+
+_sku_cached = OrderLine._meta.get_field("sku").is_cached
+_promise_cached = OrderLine._meta.get_field("promise").is_cached
 
 
 # --- Sending ---------------------------------------------------------------------------------
@@ -452,7 +464,7 @@ def _notices_drain(*, now, batch, seconds) -> dict[str, int]:
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
                 last = notice_id
             if time.monotonic() - started > budget:
-                enqueue_on_commit(SEND_TASK)
+                enqueue_on_commit(SEND_TASK, coalesce=True)
                 break
     finally:
         _close_quietly(mail_connection)
@@ -494,7 +506,7 @@ def held_notices_release(*, now: datetime | None = None) -> list[int]:
         if updated:
             released.append(notice.pk)
     if released:
-        enqueue_on_commit(SEND_TASK)
+        enqueue_on_commit(SEND_TASK, coalesce=True)
         log.warning("released %s held delay notices before their deadline", len(released))
     return released
 
@@ -514,7 +526,7 @@ def notice_release(*, notice: Notice, user, now: datetime | None = None) -> bool
         # Rendered when it leaves, so its links are fresh and its dates today's.
         fields.update(subject="", body_text="", body_html="")
     Notice.objects.filter(pk=notice.pk).update(**fields)
-    enqueue_on_commit(SEND_TASK)
+    enqueue_on_commit(SEND_TASK, coalesce=True)
     return True
 
 
@@ -532,7 +544,7 @@ def notice_stuck_resend(*, notice: Notice, user, now: datetime | None = None) ->
         status=Status.PENDING, claim_token=None, next_attempt_at=None, released_by=user,
         last_error="resent by an agent after a stuck send", updated_at=now)
     if updated:
-        enqueue_on_commit(SEND_TASK)
+        enqueue_on_commit(SEND_TASK, coalesce=True)
     return bool(updated)
 
 

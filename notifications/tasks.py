@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
+from core.queue import coalesced_run_started
 from core.urgency import urgent_work_running
 from notifications import services
 from workflow import services as workflow
@@ -18,6 +19,7 @@ def _day(today):
 
 def notices_send_due():
     """Send pending notices and retry failed ones that are due (the outbox drain)."""
+    coalesced_run_started(services.SEND_TASK)  # before reading: later notices enqueue anew
     return services.notices_send_due()
 
 

@@ -38,6 +38,7 @@ from promises.services import (
     line_status,
     pools_allocate,
     pools_repromise,
+    promise_first_written,
     promise_row,
     promises_first_write,
     promises_mark_communicated,
@@ -370,6 +371,8 @@ def _order_place_locked(data, channel, region, skus, now):
         rows.append(promise_row(_NEW, a, transit, strategy, now)._replace(line_id=line.id))
     # The customer saw these promises at checkout: they are what was communicated.
     promises_first_write(rows, at=now)
+    for line, row in zip(lines, rows, strict=True):
+        line.promise = promise_first_written(row, at=now)
     for ledger, demand, pool_assignments in taken.values():
         ledger_take(ledger, demand, pool_assignments)
     _order_placed(order, lines, assignments, now)

@@ -483,6 +483,15 @@ def promises_first_write(rows, *, at: datetime) -> None:
         )
 
 
+def promise_first_written(row, *, at: datetime) -> Promise:
+    """The Promise promises_first_write stored for a row, without reading it back."""
+    promise = Promise(**row._asdict(), communicated_ship_date=row.ship_date,
+                      communicated_delivery_to=row.delivery_to, communicated_at=at,
+                      agreed_ship_date=row.ship_date)
+    promise._state.adding, promise._state.db = False, connection.alias
+    return promise
+
+
 def _sqlite_value(value):
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")

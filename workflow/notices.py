@@ -65,8 +65,9 @@ class NoticeOutbox(Protocol):
     def lines_closed(self, *, line_ids: Iterable[int], now: datetime) -> int:
         """Withdraw every unsent notice about these lines, which shipped or were cancelled."""
 
-    def backorder_confirm(self, *, order: Order, line_ids: Iterable[int], now: datetime) -> dict[str, str]:
-        """Queue the backorder confirmation of an order's backordered and pre-order lines."""
+    def backorder_confirm(self, *, order: Order, lines: list[OrderLine], now: datetime) -> dict[str, str]:
+        """Queue the backorder confirmation of an order's backordered and pre-order lines
+        (lines that carry their SKU and promise need not be read again)."""
 
 
 #: The methods an outbox must have (checked at startup).

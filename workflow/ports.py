@@ -48,7 +48,7 @@ class RegionalWorkflow:
         lines_assess(line_ids=line_ids, now=now)
 
     def order_placed(self, *, order, lines, now: datetime) -> None:
-        notice_outbox().backorder_confirm(order=order, line_ids=[line.pk for line in lines], now=now)
+        notice_outbox().backorder_confirm(order=order, lines=lines, now=now)
 
     def measures_delivery(self, *, region_code: str) -> bool:
         return regional_policy(region_code).measures == "delivery"
