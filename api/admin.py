@@ -2,11 +2,11 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils import timezone
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from api.models import PartnerKey, Scope
+from api.services import keys_expire_now, keys_revoke
 
 # The library's own key model is not used: partners use PartnerKey (scopes + channels).
 if admin.site.is_registered(APIKey):
@@ -52,10 +52,10 @@ class PartnerKeyAdmin(APIKeyModelAdmin):
 
     @admin.action(description="Expire the selected keys now", permissions=["change"])
     def expire_now(self, request, queryset):
-        count = queryset.filter(revoked=False).update(expiry_date=timezone.now())
+        count = keys_expire_now(queryset)
         self.message_user(request, f"{count} key(s) expired.", messages.SUCCESS)
 
     @admin.action(description="Revoke the selected keys (cannot be undone)", permissions=["change"])
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked=False).update(revoked=True)
+        count = keys_revoke(queryset)
         self.message_user(request, f"{count} key(s) revoked.", messages.SUCCESS)

@@ -6,4 +6,7 @@ class ApiConfig(AppConfig):
     verbose_name = "Partner API"
 
     def ready(self):
-        from api import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from api import (
+            schema,  # noqa: F401  (registers the OpenAPI auth extension)
+            signals,  # noqa: F401  (a key's change drops its cached record)
+        )

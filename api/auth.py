@@ -3,7 +3,10 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import caches
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework import exceptions
@@ -16,6 +19,10 @@ from api.throttling import failed_keys_check, failed_keys_record
 #: last_used_at is written at most this often per key, not on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 KEYWORD = "Api-Key"
+#: How long a key's record (hash, scopes, channels) is reused between reads. A change of the
+#: key or of its channels drops it at once (api.signals), in every process where the cache
+#: is shared (Redis); where it is not, other processes see the change within this time.
+KEY_RECORD_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,8 @@ class PartnerKeyAuthentication(BaseAuthentication):
     No header: anonymous (the permission then answers 401). A malformed, unknown,
     revoked or expired key: 401 at once, counted against the caller's address; an address
     past `PARTNER_API["FAILED_AUTH_RATE"]` wrong keys is answered 429 whatever key it sends
-    (api.throttling). Two queries: the key, then its channels.
+    (api.throttling). The key and its channels are read once per KEY_RECORD_SECONDS;
+    every request checks the key against its hash.
     """
 
     def authenticate(self, request):
@@ -61,15 +69,14 @@ class PartnerKeyAuthentication(BaseAuthentication):
         prefix, dot, _ = key.partition(".")
         if not dot or not prefix:
             raise exceptions.AuthenticationFailed("Invalid API key.")
-        api_key = PartnerKey.objects.filter(prefix=prefix).first()
+        api_key, channels = key_record(prefix)
         if api_key is None or not api_key.is_valid(key):
             raise exceptions.AuthenticationFailed("Invalid API key.")
         if api_key.revoked:
             raise exceptions.AuthenticationFailed("This API key was revoked.")
         if api_key.has_expired:
             raise exceptions.AuthenticationFailed("This API key has expired.")
-        self._touch(api_key)
-        channels = list(api_key.channels.values_list("id", "code"))
+        self._touch(api_key, channels)
         partner = Partner(
             key=api_key,
             scopes=frozenset(api_key.scopes or ()),
@@ -84,14 +91,58 @@ class PartnerKeyAuthentication(BaseAuthentication):
         return KEYWORD
 
     @staticmethod
-    def _touch(api_key: PartnerKey) -> None:
+    def _touch(api_key: PartnerKey, channels) -> None:
         """Record the use, at most once a minute per key (one conditional UPDATE)."""
         now = timezone.now()
         if api_key.last_used_at and now - api_key.last_used_at < LAST_USED_RESOLUTION:
             return
-        PartnerKey.objects.filter(pk=api_key.pk).filter(
+        touched = PartnerKey.objects.filter(pk=api_key.pk, revoked=False).filter(
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
         ).update(last_used_at=now)
+        api_key.last_used_at = now
+        if touched:  # a key revoked meanwhile is not cached again as it was
+            _record_store(api_key.prefix, (api_key, channels))
+
+
+def _records():
+    return caches[settings.PARTNER_API["THROTTLE_CACHE"]]
+
+
+def key_record(prefix: str) -> tuple[PartnerKey | None, list[tuple[int, str]]]:
+    """The key of this prefix and its channels' (id, code), from the cache when there."""
+    cache_key = f"partner-key:{prefix}"
+    try:
+        found = _records().get(cache_key)
+    except Exception:  # noqa: BLE001 - the cache is away: read the database
+        found = None
+    if found is not None:
+        return found
+    api_key = PartnerKey.objects.filter(prefix=prefix).first()
+    if api_key is None:
+        return None, []  # not cached: wrong keys are the failed-key limit's business
+    found = (api_key, list(api_key.channels.values_list("id", "code")))
+    _record_store(prefix, found)
+    return found
+
+
+def _record_store(prefix: str, record) -> None:
+    try:
+        _records().set(f"partner-key:{prefix}", record, KEY_RECORD_SECONDS)
+    except Exception:  # noqa: BLE001, S110 - the next request reads the database again
+        pass
+
+
+def key_record_forget(prefix: str) -> None:
+    """Drop a key's cached record (its key, scopes or channels changed) once the change
+    commits: a request reading it before then would cache the record as it was."""
+
+    def forget():
+        try:
+            _records().delete(f"partner-key:{prefix}")
+        except Exception:  # noqa: BLE001, S110 - it expires by itself
+            pass
+
+    transaction.on_commit(forget)
 
 
 def partner_of(request) -> Partner:

@@ -3,7 +3,7 @@
 from django.db.models import Prefetch, QuerySet
 
 from api.auth import Partner
-from inventory.models import SKU, Channel, PurchaseOrder, PurchaseOrderLine
+from inventory.models import SKU, PurchaseOrder, PurchaseOrderLine
 from orders.models import Cancellation, Order, OrderLine
 from promises.models import OrderException, PromiseChange
 
@@ -67,8 +67,3 @@ def promise_changes_visible(partner: Partner) -> QuerySet[PromiseChange]:
 def exceptions_visible(partner: Partner) -> QuerySet[OrderException]:
     return OrderException.objects.filter(channel_id__in=partner.channel_ids).select_related(
         "region", "channel", "order")
-
-
-def channel_region_code(channel_code: str) -> str:
-    """The region code of a channel ("" when there is no such channel)."""
-    return Channel.objects.filter(code=channel_code).values_list("region__code", flat=True).first() or ""

@@ -176,15 +176,16 @@ def _caps_check(caps, lines: list[tuple[int, SKU, engine.Assignment, _Verdict]],
 # --- Available to promise --------------------------------------------------------------------
 
 
-def available_to_promise(*, sku: str, channel: str, region: str, qty: int,
+def available_to_promise(*, sku: str, channel: str, region: str = "", qty: int,
                          at: datetime | None = None, locale: str = "") -> Availability:
-    """Answer whether `qty` of a SKU can be ordered now on a channel, and when it would ship."""
+    """Answer whether `qty` of a SKU can be ordered now on a channel, and when it would ship
+    (to `region`; by default the channel's)."""
     now = at or timezone.now()
     channel_obj, region_obj = _channel_region(channel, region)
     if not isinstance(qty, int) or isinstance(qty, bool) or qty < 1:
         raise InvalidInput("qty must be a whole number of at least 1.", errors={"qty": ["must be >= 1"]})
     locale = locale or region_obj.locale
-    sku_obj = SKU.objects.filter(code=sku, active=True).first()
+    sku_obj = next(iter(compiled_objects(SKU, _skus_query, codes=[sku])), None)
     if sku_obj is None:
         return Availability("unavailable", False, None, None, None, False,
                             promise_label(status="unavailable", ship_date=None, delivery_to=None,
@@ -511,16 +512,18 @@ def _customer_query(email, channel_ids):
 
 
 def _channel_region(channel: str, region: str) -> tuple[Channel, Region]:
-    """The active channel of this code and the region of this code, with its default
-    warehouse. One statement when the channel sells in that region (every order that
-    passes): the channel comes with its region and warehouse."""
+    """The active channel of this code and the region of this code (none: the channel's),
+    with its default warehouse. One statement when the channel sells in that region (every
+    order that passes): the channel comes with its region and warehouse."""
     errors = {}
     channel_obj = next(iter(compiled_chain(Channel, ("region", "default_warehouse"), _channel_query,
                                            code=channel)), None)
-    if channel_obj is not None and channel_obj.region.code == region:
+    if channel_obj is not None and (not region or channel_obj.region.code == region):
         return channel_obj, channel_obj.region
     if channel_obj is None:
         errors["channel"] = [f"unknown channel {channel!r}"]
+        if not region:
+            raise InvalidInput("Unknown channel.", errors=errors)
     region_obj = next(iter(compiled_chain(Region, ("default_warehouse",), _region_query, code=region)), None)
     if region_obj is None:
         errors["region"] = [f"unknown region {region!r}; one of US, EU, UK"]

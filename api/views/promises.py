@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from api.filters import OrderExceptionFilter, PromiseChangeFilter
 from api.models import Scope
-from api.selectors import channel_region_code, exceptions_visible, promise_changes_visible
+from api.selectors import exceptions_visible, promise_changes_visible
 from api.serializers.promises import (
     AvailabilityQuerySerializer,
     AvailabilitySerializer,
@@ -52,8 +52,7 @@ class AvailabilityView(PartnerView):
         query = self.input(AvailabilityQuerySerializer, request.query_params)
         if query["channel"] not in self.partner.channel_codes:
             raise NotFound(f"No channel {query['channel']!r} for this API key.")
-        region = query.get("region") or channel_region_code(query["channel"])
-        answer = available_to_promise(sku=query["sku"], channel=query["channel"], region=region,
+        answer = available_to_promise(sku=query["sku"], channel=query["channel"], region=query.get("region") or "",
                                       qty=query["qty"], locale=query["locale"])
         return Response(AvailabilitySerializer(answer).data)
 

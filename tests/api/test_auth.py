@@ -4,6 +4,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -94,9 +95,32 @@ def test_last_used_is_written_at_most_once_a_minute(reference, make_client,
     assert first is not None
     client.get(SKUS)
     assert PartnerKey.objects.get(pk=client.key.pk).last_used_at == first
-    PartnerKey.objects.filter(pk=client.key.pk).update(last_used_at=first - timedelta(minutes=2))
-    client.get(SKUS)
-    assert PartnerKey.objects.get(pk=client.key.pk).last_used_at > first - timedelta(minutes=2)
+    with time_machine.travel(first + timedelta(minutes=2), tick=False):
+        client.get(SKUS)
+    assert PartnerKey.objects.get(pk=client.key.pk).last_used_at == first + timedelta(minutes=2)
+
+
+def test_a_key_revoked_or_moved_off_a_channel_is_refused_on_its_next_request(
+        reference, make_client, admin_client, django_capture_on_commit_callbacks):
+    """The key's record is reused between requests, but a change drops it as it commits:
+    the admin's revoke action (one UPDATE), a channel taken off the key, an expiry set."""
+    from inventory.models import Channel
+
+    client = make_client()
+    assert client.get("/api/v1/availability/?sku=NONE&channel=amazon-us&qty=1").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        client.key.channels.remove(Channel.objects.get(code="amazon-us"))
+    assert client.get("/api/v1/availability/?sku=NONE&channel=amazon-us&qty=1").status_code == 404
+    key = PartnerKey.objects.get(pk=client.key.pk)
+    key.expiry_date = timezone.now() - timedelta(seconds=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        key.save()
+    assert "expired" in error_of(client.get(SKUS), 401, "not_authenticated")["message"]
+    other = make_client()
+    assert other.get(SKUS).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post("/admin/api/partnerkey/", {"action": "revoke", "_selected_action": [other.key.pk]})
+    assert "revoked" in error_of(other.get(SKUS), 401, "not_authenticated")["message"]
 
 
 def test_throttled_requests_get_429_with_retry_after(reference, make_client, settings):
