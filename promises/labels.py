@@ -126,9 +126,17 @@ def promise_label(*, status: str, ship_date: date | None, delivery_to: date | No
     """
     speech = customer_language(locale, region.locale)
     delivery = delivery_to is not None and workflow().measures_delivery(region_code=region.code)
-    with translation.override(speech.language):
-        return _label(status=status, ship_date=ship_date, delivery_to=delivery_to if delivery else None,
-                      confirmed=confirmed, locale=speech.locale, business_days=business_days)
+    return _label_in(speech.language, status, ship_date, delivery_to if delivery else None, confirmed,
+                     speech.locale, business_days)
+
+
+@lru_cache(maxsize=4096)
+def _label_in(language, status, ship_date, delivery_to, confirmed, locale, business_days) -> str:
+    """A label is a function of these alone (and of the translations, fixed for a process):
+    a product page asked again and again gets it from here."""
+    with translation.override(language):
+        return _label(status=status, ship_date=ship_date, delivery_to=delivery_to, confirmed=confirmed,
+                      locale=locale, business_days=business_days)
 
 
 def _label(*, status, ship_date, delivery_to, confirmed, locale, business_days) -> str:

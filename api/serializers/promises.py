@@ -46,6 +46,23 @@ class AvailabilitySerializer(serializers.Serializer):
     sources = AvailabilitySourceSerializer(many=True, help_text="The supply it would take.")
 
 
+def availability_json(answer) -> dict:
+    """An Availability as AvailabilitySerializer writes it (the schema's shape), built
+    directly: a storefront asks on every product page, and DRF copies a serializer's
+    fields each time it builds one. tests/api/test_availability.py proves they agree."""
+    return {
+        "status": answer.status, "can_order": answer.can_order, "ship_date": _iso(answer.ship_date),
+        "delivery_from": _iso(answer.delivery_from), "delivery_to": _iso(answer.delivery_to),
+        "confirmed": answer.confirmed, "label": answer.label, "reason": answer.reason,
+        "sources": [{"kind": s["kind"], "reference": s["reference"], "qty": s["qty"],
+                     "available_on": _iso(s["available_on"])} for s in answer.sources],
+    }
+
+
+def _iso(value):
+    return None if value is None else value.isoformat()
+
+
 class PromiseChangeSerializer(serializers.ModelSerializer):
     id = serializers.IntegerField(read_only=True, help_text="Feed entry id (increasing).")
     order = serializers.IntegerField(source="order_id", read_only=True, help_text="Order id.")

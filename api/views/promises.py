@@ -12,6 +12,7 @@ from api.serializers.promises import (
     AvailabilitySerializer,
     OrderExceptionSerializer,
     PromiseChangeSerializer,
+    availability_json,
 )
 from api.views.base import PartnerListView, PartnerView, errors
 from promises.intake import available_to_promise
@@ -54,7 +55,7 @@ class AvailabilityView(PartnerView):
             raise NotFound(f"No channel {query['channel']!r} for this API key.")
         answer = available_to_promise(sku=query["sku"], channel=query["channel"], region=query.get("region") or "",
                                       qty=query["qty"], locale=query["locale"])
-        return Response(AvailabilitySerializer(answer).data)
+        return Response(availability_json(answer))
 
 
 class PromiseChangeListView(PartnerListView):

@@ -47,6 +47,24 @@ def test_availability_localises_the_label(make_client, make_sku):
     assert body["label"].startswith("Auf Lager"), body
 
 
+def test_the_availability_answer_is_what_its_serializer_writes(make_sku):
+    """The view builds the JSON itself (api.serializers.promises.availability_json): for
+    answers of every kind it equals AvailabilitySerializer's, the schema's shape."""
+    from api.serializers.promises import AvailabilitySerializer, availability_json
+    from promises.intake import available_to_promise
+
+    make_sku("AJ-STOCK", stock=2, po_qty=5)
+    make_sku("AJ-EST", stock=0, sell_beyond_supply=True)
+    make_sku("AJ-NO", stock=0, backorder_allowed=False)
+    answers = [available_to_promise(sku=sku, channel="shopify-us", qty=qty)
+               for sku in ("AJ-STOCK", "AJ-EST", "AJ-NO", "AJ-NONE") for qty in (1, 4, 50)]
+    answers.append(available_to_promise(sku="AJ-STOCK", channel="shopify-us", qty=1, locale="de_DE"))
+    assert {a.status for a in answers} == {"in_stock", "backorder", "unavailable"}
+    assert any(len(a.sources) == 2 for a in answers) and any(not a.confirmed and a.can_order for a in answers)
+    for answer in answers:
+        assert availability_json(answer) == AvailabilitySerializer(answer).data
+
+
 @pytest.mark.parametrize(("setup", "qty", "reason"), [
     (None, 1, "unknown_sku"),
     ({"stock": 0, "backorder_allowed": False}, 1, "backorder_not_allowed"),
