@@ -182,6 +182,9 @@ def available_to_promise(*, sku: str, channel: str, region: str = "", qty: int,
     (to `region`; by default the channel's)."""
     now = at or timezone.now()
     channel_obj, region_obj = _channel_region(channel, region)
+    if channel_obj.region_id != region_obj.pk:  # as an order would be refused
+        raise InvalidInput("The channel does not sell in that region.", errors={
+            "region": [f"channel {channel_obj.code} sells in region {channel_obj.region.code} only"]})
     if not isinstance(qty, int) or isinstance(qty, bool) or qty < 1:
         raise InvalidInput("qty must be a whole number of at least 1.", errors={"qty": ["must be >= 1"]})
     locale = locale or region_obj.locale

@@ -25,7 +25,7 @@ class PromiseSourceSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=SOURCE_KINDS,
                                    help_text="Where the units come from.")
     reference = serializers.CharField(
-        allow_blank=True, help_text="The purchase order number; empty for stock on hand.")
+        allow_blank=True, help_text="The purchase order number; for stock on hand, the warehouse's code.")
     qty = serializers.IntegerField(help_text="Units of the line covered by this source.")
     available_on = serializers.DateField(
         allow_null=True, help_text="Date the units can be picked; null for stock on hand.")

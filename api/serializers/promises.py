@@ -22,7 +22,7 @@ class AvailabilitySourceSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=SOURCE_KINDS,
                                    help_text="Where the units would come from.")
     reference = serializers.CharField(
-        allow_blank=True, help_text="The purchase order number; empty for stock on hand.")
+        allow_blank=True, help_text="The purchase order number; for stock on hand, the warehouse's code.")
     qty = serializers.IntegerField(help_text="Units from this source.")
     available_on = serializers.DateField(allow_null=True,
                                          help_text="When they can be picked; null for stock.")

@@ -46,7 +46,7 @@ ORDER_RESPONSE_EXAMPLE = {
             "ship_date": "2026-12-14", "delivery_from": "2026-12-16", "delivery_to": "2026-12-18",
             "confirmed": True, "label": "Backorder — next batch ships Dec 14",
             "sources": [
-                {"kind": "stock", "reference": "", "qty": 1, "available_on": None},
+                {"kind": "stock", "reference": "US-EAST", "qty": 1, "available_on": None},
                 {"kind": "purchase_order", "reference": "PO-2026-0001", "qty": 1,
                  "available_on": "2026-12-11"},
             ],

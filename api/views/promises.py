@@ -36,7 +36,7 @@ class AvailabilityView(PartnerView):
                 "status": "in_stock", "can_order": True, "ship_date": "2026-11-24",
                 "delivery_from": "2026-11-26", "delivery_to": "2026-11-30", "confirmed": True,
                 "label": "In stock — ships Nov 24", "reason": "",
-                "sources": [{"kind": "stock", "reference": "", "qty": 1,
+                "sources": [{"kind": "stock", "reference": "US-EAST", "qty": 1,
                              "available_on": None}]}),
             OpenApiExample("Backorder", value={
                 "status": "backorder", "can_order": True, "ship_date": "2026-12-14",

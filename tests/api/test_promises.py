@@ -39,6 +39,13 @@ def test_availability_backorder_and_default_region(us_client, make_sku):
     assert body["sources"][0]["kind"] == "purchase_order"
 
 
+def test_availability_in_a_region_the_channel_does_not_sell_in_is_400_naming_region(us_client, make_sku):
+    make_sku("AV-5", stock=5)
+    response = us_client.get("/api/v1/availability/", {"sku": "AV-5", "channel": "shopify-us", "region": "EU"})
+    body = error_of(response, 400, "invalid")
+    assert body["errors"] == {"region": ["channel shopify-us sells in region US only"]}
+
+
 def test_availability_localises_the_label(make_client, make_sku):
     make_sku("AV-3", stock=5, warehouse="EU-CENTRAL")
     client = make_client(channels=["shopify-eu"])
