@@ -83,6 +83,27 @@ def superuser(db, django_user_model):
 
 
 @pytest.fixture
+def staff_by_role(superuser, django_user_model):
+    """The superuser and one staff user per role group of `manage.py setup_roles`, by role
+    name ("superuser" for the superuser); each user's name is its role's, hyphenated."""
+    from io import StringIO
+
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+
+    from promises.roles import ROLE_NAMES
+
+    call_command("setup_roles", stdout=StringIO())
+    users = {"superuser": superuser}
+    for role in ROLE_NAMES:
+        user = django_user_model.objects.create_user(role.lower().replace(" ", "-"), password="pw",
+                                                     is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        users[role] = user
+    return users
+
+
+@pytest.fixture
 def now():
     return datetime.now(UTC)
 

@@ -2,13 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from io import StringIO
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import Group
 from django.core import mail
-from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.models import ProtectedError
 from django.test import TestCase
@@ -34,7 +31,6 @@ pytestmark = pytest.mark.django_db
 
 RECORDS = [Order, OrderLine, Notice, DelayConsent, PromiseChange, Cancellation, Shipment,
            OrderException]
-ROLES = ["CS agent", "Buyer", "Finance", "Ops"]
 
 
 def label(model) -> str:
@@ -42,16 +38,8 @@ def label(model) -> str:
 
 
 @pytest.fixture
-def users(superuser, django_user_model):
-    """The superuser and one staff user per role group of `manage.py setup_roles`."""
-    call_command("setup_roles", stdout=StringIO())
-    people = {"superuser": superuser}
-    for role in ROLES:
-        user = django_user_model.objects.create_user(role.lower().replace(" ", "-"), password="pw",
-                                                     is_staff=True)
-        user.groups.add(Group.objects.get(name=role))
-        people[role] = user
-    return people
+def users(staff_by_role):
+    return staff_by_role
 
 
 @pytest.fixture

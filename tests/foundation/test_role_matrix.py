@@ -6,11 +6,8 @@ reach is the matrix's grant narrowed by what the admin allows anyone (the superu
 reach): no role adds a region, whatever its permissions.
 """
 
-from io import StringIO
 
 import pytest
-from django.contrib.auth.models import Group
-from django.core.management import call_command
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -32,15 +29,8 @@ def url(model, page, obj=None):
 
 
 @pytest.fixture
-def people(django_user_model, superuser):
-    call_command("setup_roles", stdout=StringIO())
-    users = {"superuser": superuser}
-    for role in ROLE_NAMES:
-        user = django_user_model.objects.create_user(role.lower().replace(" ", "-"), password="pw",
-                                                     is_staff=True)
-        user.groups.add(Group.objects.get(name=role))
-        users[role] = user
-    return users
+def people(staff_by_role):
+    return staff_by_role
 
 
 def test_every_model_admin_and_action_has_a_rule():

@@ -3,13 +3,10 @@ their cause goes away, agents' actions as rows, and the exception page that says
 
 import importlib
 from datetime import UTC, date, datetime
-from io import StringIO
 
 import pytest
 import time_machine
 from django.apps import apps
-from django.contrib.auth.models import Group
-from django.core.management import call_command
 from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
@@ -42,15 +39,8 @@ def cap_breach(line):
 
 
 @pytest.fixture
-def people(django_user_model, superuser):
-    call_command("setup_roles", stdout=StringIO())
-    users = {"superuser": superuser}
-    for role in (AGENT, BUYER, OPS):
-        user = django_user_model.objects.create_user(role.lower().replace(" ", "-"), password="pw",
-                                                     is_staff=True)
-        user.groups.add(Group.objects.get(name=role))
-        users[role] = user
-    return users
+def people(staff_by_role):
+    return staff_by_role
 
 
 # --- due-by dates -----------------------------------------------------------------------------
