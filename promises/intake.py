@@ -182,9 +182,9 @@ def available_to_promise(*, sku: str, channel: str, region: str = "", qty: int,
     (to `region`; by default the channel's)."""
     now = at or timezone.now()
     channel_obj, region_obj = _channel_region(channel, region)
-    if channel_obj.region_id != region_obj.pk:  # as an order would be refused
-        raise InvalidInput("The channel does not sell in that region.", errors={
-            "region": [f"channel {channel_obj.code} sells in region {channel_obj.region.code} only"]})
+    wrong_region = _region_not_sold_in(channel_obj, region_obj)
+    if wrong_region:  # as an order would be refused
+        raise InvalidInput("The channel does not sell in that region.", errors={"region": [wrong_region]})
     if not isinstance(qty, int) or isinstance(qty, bool) or qty < 1:
         raise InvalidInput("qty must be a whole number of at least 1.", errors={"qty": ["must be >= 1"]})
     locale = locale or region_obj.locale
@@ -535,6 +535,13 @@ def _channel_region(channel: str, region: str) -> tuple[Channel, Region]:
     return channel_obj, region_obj
 
 
+def _region_not_sold_in(channel: Channel, region: Region) -> str:
+    """Why an order or an availability question for this channel and region is refused ("": it is not)."""
+    if channel.region_id == region.pk:
+        return ""
+    return f"channel {channel.code} sells in region {channel.region.code} only"
+
+
 # Reads compiled once per process (core.compiled): an order's lookups by code.
 
 def _channel_query(code):
@@ -584,8 +591,9 @@ def _order_validate(data: OrderInput, *, now: datetime):
         errors["customer.email"] = ["not a valid e-mail address"]
     if not (data.customer.name or "").strip():
         errors["customer.name"] = ["required"]
-    if channel is not None and region is not None and channel.region_id != region.pk:
-        errors["region"] = [f"channel {channel.code} sells in region {channel.region.code} only"]
+    wrong_region = channel is not None and region is not None and _region_not_sold_in(channel, region)
+    if wrong_region:
+        errors["region"] = [wrong_region]
     if data.placed_at is not None and timezone.is_naive(data.placed_at):
         errors["placed_at"] = ["give a timezone offset"]
     elif data.placed_at is not None and data.placed_at > now + PLACED_AT_MAX_AHEAD:
