@@ -99,6 +99,43 @@ def compiled_chain(model, path: tuple[str, ...], build: Callable[..., QuerySet],
     return found
 
 
+def compiled_values(build: Callable[..., QuerySet], /, **values) -> list[dict]:
+    """The rows of `build(**values)`, a values() queryset, as dicts, its SQL compiled once
+    as by compiled_sql; each column converted as the queryset itself would convert it (the
+    backend's and the field's converters: SQLite's decimals and datetimes, JSON ...)."""
+    sql, params = compiled_sql(build, **values)
+    shape = _values_shapes.get((build, connection.vendor))
+    if shape is None:
+        shape = _values_shapes[(build, connection.vendor)] = _values_shape(build(**values))
+    names, converters = shape
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if converters:
+        rows = [list(row) for row in rows]
+        for row in rows:
+            for i, (converters_of, col) in converters:
+                if row[i] is not None:
+                    row[i] = _converted(row[i], col, converters_of)
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+_values_shapes: dict[tuple, tuple[tuple[str, ...], list]] = {}
+
+
+def _values_shape(queryset: QuerySet) -> tuple[tuple[str, ...], list]:
+    """The column names of a values() queryset and, by position, the converters of those
+    columns that have any."""
+    query = queryset.query
+    if query.extra_select or query.annotation_select or not query.values_select:
+        raise ValueError("compiled_values takes a values() queryset of field names only")
+    compiler = query.get_compiler(connection.alias)
+    compiler.setup_query()
+    columns = [col for col, _sql, _alias in compiler.select]
+    converters = sorted((i, (found[0], found[1])) for i, found in compiler.get_converters(columns).items())
+    return tuple(query.values_select), converters
+
+
 class _ChainShape:
     def __init__(self, model, path: tuple[str, ...]) -> None:
         self.models, prefixes = [model], [""]

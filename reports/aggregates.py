@@ -1,14 +1,16 @@
-"""SQL building blocks of the KPIs: whole days between dates, percentiles, money rounding."""
+"""SQL building blocks of the KPIs: local dates, whole days between dates, percentiles, money rounding."""
 
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.db import connection
 from django.db.models import Aggregate, Avg, Count, FloatField, Func, IntegerField, QuerySet
+from django.db.models.functions import TruncDate
 
 from core.money import money
 
@@ -26,6 +28,28 @@ def share(part: int | float, whole: int | float) -> Decimal | None:
     if not whole:
         return None
     return (Decimal(part) * 100 / Decimal(whole)).quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+class LocalDate(TruncDate):
+    """The date of a timestamp in the current time zone (TruncDate), the zone's name
+    written into the SQL on PostgreSQL instead of passed as a parameter.
+
+    Connections bind parameters on the server (config/settings.py), where each parameter is
+    a placeholder of its own: the same TruncDate in a query's SELECT and in its GROUP BY
+    would read `AT TIME ZONE $1` and `AT TIME ZONE $4`, which PostgreSQL cannot tell are
+    equal, and it refuses the query. Written in, the two are the same text.
+    """
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        tzname = self.get_tzname()
+        if not tzname or not _ZONE_NAME.fullmatch(tzname):
+            return self.as_sql(compiler, connection, **extra_context)
+        sql, params = compiler.compile(self.lhs)
+        return f"(({sql}) AT TIME ZONE '{tzname}')::date", params
+
+
+#: A time zone name as zoneinfo spells them (Europe/Berlin, Etc/GMT+5, UTC): safe to quote.
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*")
 
 
 class DaysBetween(Func):

@@ -31,14 +31,14 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, Least, TruncDate
+from django.db.models.functions import Cast, Coalesce, Least
 from django.utils import timezone
 
 from inventory.models import Channel, PurchaseOrder, PurchaseOrderLine
 from notifications.models import Notice
 from orders.models import Cancellation, Order, OrderLine, Shipment, ShipmentLine
 from promises.models import PromiseChange
-from reports.aggregates import DaysBetween, distribution, money_round, share
+from reports.aggregates import DaysBetween, LocalDate, distribution, money_round, share
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 AGING_BUCKETS = ((0, 7), (8, 14), (15, 30), (31, 60), (61, None))
@@ -231,7 +231,7 @@ def open_book(*, f: ReportFilter, as_of: date | None = None) -> Book:
     by_currency = [BookCurrency(r["currency"], r["lines"], r["units"], money_round(r["value"]),
                                 money_round(r["cash_held"])) for r in per_currency]
 
-    age = DaysBetween(Value(as_of), TruncDate("order__placed_at"))
+    age = DaysBetween(Value(as_of), LocalDate("order__placed_at"))
     aged = lines.annotate(_age=age)
     aggregates = {}
     for low, high in AGING_BUCKETS:
@@ -286,7 +286,7 @@ def promise_performance(*, f: ReportFilter) -> PromisePerformance:
     first_change = (PromiseChange.objects.filter(line=OuterRef("pk"), old_ship_date__isnull=False)
                     .order_by("at", "id").values("old_ship_date")[:1])
     lines = _shipped_backorders(f).annotate(
-        _shipped_on=TruncDate("_shipped_at"),
+        _shipped_on=LocalDate("_shipped_at"),
         _first=Coalesce(Subquery(first_change), F("promise__ship_date")),
     )
     row = lines.aggregate(
@@ -295,7 +295,7 @@ def promise_performance(*, f: ReportFilter) -> PromisePerformance:
         last=Count("pk", filter=Q(_shipped_on__lte=F("promise__ship_date"))),
     )
     dist = distribution(_shipped_backorders(f),
-                        DaysBetween(TruncDate("_shipped_at"), TruncDate("order__placed_at")))[()]
+                        DaysBetween(LocalDate("_shipped_at"), LocalDate("order__placed_at")))[()]
     return PromisePerformance(row["n"], row["first"], row["last"], dist[0.5], dist[0.9])
 
 
@@ -440,7 +440,7 @@ def refunds(*, f: ReportFilter) -> list[RefundsCurrency]:
                      overdue_n=Count("pk", filter=Q(refund_due_by__lt=end_day)),
                      overdue_total=Coalesce(Sum("amount", filter=Q(refund_due_by__lt=end_day)),
                                              Value(Decimal(0)), output_field=MONEY)))
-    paid = base.filter(f.in_range("refunded_at")).annotate(_day=TruncDate("refunded_at"))
+    paid = base.filter(f.in_range("refunded_at")).annotate(_day=LocalDate("refunded_at"))
     paid_rows = (paid.values("currency").order_by("currency")
                  .annotate(n=Count("pk"), total=Sum("amount"),
                            on_time=Count("pk", filter=Q(_day__lte=F("refund_due_by")))))
@@ -452,9 +452,9 @@ def refunds(*, f: ReportFilter) -> list[RefundsCurrency]:
     for r in paid_rows:
         c = out.setdefault(r["currency"], RefundsCurrency(r["currency"]))
         c.paid_count, c.paid_amount, c.paid_on_time = r["n"], money_round(r["total"]), r["on_time"]
-    days = distribution(paid, DaysBetween(TruncDate("refunded_at"), TruncDate("cancelled_at")),
+    days = distribution(paid, DaysBetween(LocalDate("refunded_at"), LocalDate("cancelled_at")),
                         by=["currency"], fractions=(0.9,))
-    late_by = distribution(paid, DaysBetween(TruncDate("refunded_at"), F("refund_due_by")),
+    late_by = distribution(paid, DaysBetween(LocalDate("refunded_at"), F("refund_due_by")),
                            by=["currency"], fractions=())
     for (currency,), d in days.items():
         c = out[currency]
@@ -496,7 +496,7 @@ def notices(*, f: ReportFilter) -> Notices:
     sent = (Notice.objects.filter(f.scope(), f.in_range("sent_at"), kind__in=Notice.DELAY_KINDS,
                                   status=Notice.Status.SENT)
             .annotate(_due=Cast(KT("context__notice_due_by"), output_field=DateField()),
-                      _sent_on=TruncDate("sent_at")))
+                      _sent_on=LocalDate("sent_at")))
     row = sent.aggregate(n=Count("pk"), with_deadline=Count("pk", filter=Q(_due__isnull=False)),
                          on_time=Count("pk", filter=Q(_sent_on__lte=F("_due"))))
     late = [LateNotice(f"{r['order__channel__code']}#{r['order__external_id']}", r["line_id"],
@@ -560,7 +560,7 @@ def marketplace_health(*, f: ReportFilter) -> list[ChannelHealth]:
         _promised=Coalesce("order_line__promise__communicated_ship_date", "order_line__promise__ship_date"),
     ).filter(_promised__lt=OuterRef("_shipped_on"))
     ships = (Shipment.objects.filter(f.scope(), f.in_range("shipped_at"))
-             .annotate(_shipped_on=TruncDate("shipped_at"))
+             .annotate(_shipped_on=LocalDate("shipped_at"))
              .annotate(_late=Exists(late_line))
              .values("order__channel_id").order_by()
              .annotate(n=Count("pk"), late=Count("pk", filter=Q(_late=True)),

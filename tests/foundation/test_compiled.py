@@ -4,6 +4,7 @@ from unittest import mock
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import Count
 from django.db.transaction import TransactionManagementError
 
 from core import compiled
@@ -126,3 +127,31 @@ def test_other_databases_compile_every_call(skus):
     compiled_sql(build, codes=["CMP-1"])
     compiled_sql(build, codes=["CMP-2"])
     assert len(calls) == 2
+
+
+def _sku_values(ids):
+    return (SKU.objects.filter(pk__any=ids).order_by("code")
+            .values("code", "active", "supplier__code", "lead_time_days", "updated_at"))
+
+
+def test_compiled_values_returns_the_orm_s_values_rows(skus, monkeypatch):
+    monkeypatch.setattr(compiled, "_values_shapes", {})
+    for ids in ([skus[0].pk, skus[2].pk], [skus[1].pk], [], [s.pk for s in skus]):
+        got = compiled.compiled_values(_sku_values, ids=ids)
+        assert got == list(_sku_values(ids)) and len(got) == len(ids), ids
+    assert got[0]["updated_at"].tzinfo is not None  # converted as the ORM converts (SQLite's text)
+
+
+def test_compiled_values_takes_only_plain_values_querysets():
+    with pytest.raises(ValueError, match="values"):
+        compiled._values_shape(SKU.objects.values("code").annotate(n=Count("id")))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_a_statement_run_again_and_again_is_prepared_on_the_connection(skus):
+    for _ in range(6):
+        list(compiled_objects(SKU, _codes, codes=["CMP-1"]))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                       ["%inventory_sku%= ANY($1)%"])
+        assert cursor.fetchone()[0] == 1
