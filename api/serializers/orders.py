@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers.common import SOURCE_KINDS, LocaleField
+from core.compiled import compiled_values
 from core.money import money
 from inventory.models import SKU, Region, Strategy, Warehouse
 from orders.models import Cancellation, Currency, Order, OrderLine
@@ -276,11 +277,10 @@ def orders_from_rows(rows: list[dict]) -> list[dict]:
     """
     ids = [row["id"] for row in rows]
     lines: dict[int, list] = {i: [] for i in ids}
-    for line in OrderLine.objects.filter(order_id__in=ids).order_by("id").values(*_LINE_ROW_COLUMNS):
+    for line in compiled_values(_lines_of_orders, order_ids=ids):
         lines[line["order_id"]].append(line)
     cancellations: dict[int, list] = {i: [] for i in ids}
-    for c in (Cancellation.objects.filter(order_id__in=ids).order_by("cancelled_at", "id")
-              .values(*_CANCELLATION_ROW_COLUMNS)):
+    for c in compiled_values(_cancellations_of_orders, order_ids=ids):
         cancellations[c["order_id"]].append(c)
     labels: dict[tuple, str] = {}
     return [{
@@ -302,6 +302,15 @@ def orders_from_rows(rows: list[dict]) -> list[dict]:
         "created_at": _timestamp(row["created_at"]),
         "updated_at": _timestamp(row["sync__updated_at"]),
     } for row in rows]
+
+
+def _lines_of_orders(order_ids):
+    return OrderLine.objects.filter(order_id__any=order_ids).order_by("id").values(*_LINE_ROW_COLUMNS)
+
+
+def _cancellations_of_orders(order_ids):
+    return (Cancellation.objects.filter(order_id__any=order_ids).order_by("cancelled_at", "id")
+            .values(*_CANCELLATION_ROW_COLUMNS))
 
 
 def _line_from_row(line: dict, order: dict, labels: dict) -> dict:
