@@ -24,7 +24,7 @@ from workflow.facts import (
     slip_facts,
 )
 from workflow.notices import notice_outbox
-from workflow.policies import SlipDecision
+from workflow.policies import SlipDecision, policy_class_for
 from workflow.regional import regional_policy
 
 
@@ -51,7 +51,7 @@ class RegionalWorkflow:
         notice_outbox().backorder_confirm(order=order, lines=lines, now=now)
 
     def measures_delivery(self, *, region_code: str) -> bool:
-        return regional_policy(region_code).measures == "delivery"
+        return policy_class_for(region_code).measure == "delivery"
 
     def moves_foresee(self, *, moves, now: datetime) -> list[str]:
         """Say, per region, what the proposed later promises would set off: each line judged

@@ -1,10 +1,10 @@
 """What every partner endpoint shares: key auth, scope check, per-key throttle, error docs."""
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.generics import GenericAPIView
 
 from api.auth import HasScope, PartnerKeyAuthentication
+from api.filters import PartnerFilterBackend
 from api.pagination import KeysetPagination
 from api.schema import PartnerAutoSchema
 from api.serializers.common import ErrorSerializer
@@ -38,7 +38,7 @@ class PartnerListView(PartnerView):
     """A list: django-filter filters, keyset cursor pagination over `cursor_ordering`."""
 
     pagination_class = KeysetPagination
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [PartnerFilterBackend]
     cursor_ordering: tuple[str, ...] = ("updated_at", "id")
 
     def get(self, request, *args, **kwargs):

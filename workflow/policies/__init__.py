@@ -44,16 +44,22 @@ __all__ = [
     "regions_measuring",
     "regions_where_a_late_notice_cancels",
     "USPolicy",
+    "policy_class_for",
     "policy_for",
 ]
 
 
 def policy_for(region_code: str, rules: RegionRules | None = None) -> RegionalPolicy:
     """Return the policy for a region code ("US", "EU", "UK"; case-insensitive)."""
+    return policy_class_for(region_code)(rules)
+
+
+def policy_class_for(region_code: str) -> type[RegionalPolicy]:
+    """Return the policy class of a region code: what the law is, without the configured
+    numbers (its `measure`, `late_notice_cancels` ...)."""
     try:
-        policy_class = POLICIES[region_code.strip().upper()]
+        return POLICIES[region_code.strip().upper()]
     except KeyError:
         raise ValueError(
             f"no delay-notice policy for region {region_code!r}; known: {', '.join(POLICIES)}"
         ) from None
-    return policy_class(rules)
