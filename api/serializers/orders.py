@@ -3,6 +3,7 @@
 from datetime import UTC
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import CharField, Func, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -251,9 +252,45 @@ def _cancellation(c):
 #: The order columns a list row carries (the cursor's columns are added by the view).
 ORDER_ROW_COLUMNS = (
     "id", "external_id", "channel__code", "region__code", "region__locale", "status", "currency",
-    "placed_at", "paid_amount", "shipping_amount", "essential_date", "buyer_applied_for_credit",
-    "customer__email", "customer__name", "customer__locale", "created_at", "sync__updated_at",
+    "paid_amount", "shipping_amount", "essential_date", "buyer_applied_for_credit",
+    "customer__email", "customer__name", "customer__locale",
 )
+
+
+class UTCTimestampText(Func):
+    """A timestamp as text in UTC, `YYYY-MM-DDTHH:MM:SS[.ffffff]`, written by the database:
+    reading a page's 300 timestamps as values and formatting them again took about a
+    millisecond of the page. `_utc_text` finishes it as DRF renders a DateTimeField."""
+
+    output_field = CharField()
+    arity = 1
+    # SQLite keeps a datetime as naive UTC text, `YYYY-MM-DD HH:MM:SS[.ffffff]`.
+    template = "replace(%(expressions)s, ' ', 'T')"
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, **extra_context, template=(
+            "to_char((%(expressions)s) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"))
+
+
+#: The order's timestamps, as text (UTCTimestampText), in a list row.
+ORDER_ROW_TIMESTAMPS = {
+    "placed_at_text": UTCTimestampText("placed_at"),
+    "created_at_text": UTCTimestampText("created_at"),
+    "updated_at_text": UTCTimestampText("sync__updated_at"),
+}
+
+
+def order_rows(queryset: QuerySet, *columns: str) -> QuerySet:
+    """The list rows of `queryset`'s orders (what orders_from_rows reads), plus `columns`."""
+    return queryset.values(*ORDER_ROW_COLUMNS, *columns, **ORDER_ROW_TIMESTAMPS)
+
+
+def _utc_text(text: str | None) -> str | None:
+    """DRF's rendering of a UTC timestamp from its UTCTimestampText: microseconds only when
+    there are any, `Z` for UTC."""
+    if text is None:
+        return None
+    return (text[:-7] if text.endswith(".000000") else text) + "Z"
 _LINE_ROW_COLUMNS = (
     "id", "order_id", "qty", "qty_shipped", "qty_cancelled", "unit_price", "status",
     "sku__code", "sku__preorder", "sku__lead_time_slip_days",
@@ -269,7 +306,7 @@ _CANCELLATION_ROW_COLUMNS = (
 
 
 def orders_from_rows(rows: list[dict]) -> list[dict]:
-    """The representation of a page of order rows (ORDER_ROW_COLUMNS), in their order.
+    """The representation of a page of order rows (`order_rows`), in their order.
 
     Two queries whatever the page's size: the orders' lines with SKU, warehouse and
     promise, and their cancellations. A label is rendered once per distinct input (most
@@ -290,7 +327,7 @@ def orders_from_rows(rows: list[dict]) -> list[dict]:
         "region": row["region__code"],
         "status": row["status"],
         "currency": row["currency"],
-        "placed_at": _timestamp(row["placed_at"]),
+        "placed_at": _utc_text(row["placed_at_text"]),
         "paid_amount": _money(row["paid_amount"]),
         "shipping_amount": _money(row["shipping_amount"]),
         "essential_date": row["essential_date"],
@@ -299,8 +336,8 @@ def orders_from_rows(rows: list[dict]) -> list[dict]:
                      "locale": row["customer__locale"]},
         "lines": [_line_from_row(line, row, labels) for line in lines[row["id"]]],
         "cancellations": [_cancellation_from_row(c) for c in cancellations[row["id"]]],
-        "created_at": _timestamp(row["created_at"]),
-        "updated_at": _timestamp(row["sync__updated_at"]),
+        "created_at": _utc_text(row["created_at_text"]),
+        "updated_at": _utc_text(row["updated_at_text"]),
     } for row in rows]
 
 

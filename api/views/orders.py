@@ -10,12 +10,12 @@ from api.models import Scope
 from api.pagination import KeysetPagination
 from api.selectors import order_visible_get, orders_visible
 from api.serializers.orders import (
-    ORDER_ROW_COLUMNS,
     CancelWriteSerializer,
     OrderSerializer,
     OrderWriteSerializer,
     ShipmentSerializer,
     ShipmentWriteSerializer,
+    order_rows,
     orders_from_rows,
 )
 from api.services import order_cancel_by_partner, shipment_record_by_partner
@@ -108,7 +108,7 @@ class OrderListView(PartnerListView):
     def get(self, request, *args, **kwargs):
         # Rows, not instances: OrderSerializer's representation built by orders_from_rows.
         queryset = self.filter_queryset(self.get_queryset()).prefetch_related(None)
-        rows = self.paginate_queryset(queryset.values(*ORDER_ROW_COLUMNS, *self.cursor_ordering))
+        rows = self.paginate_queryset(order_rows(queryset, *self.cursor_ordering))
         return self.get_paginated_response(orders_from_rows(rows))
 
     @extend_schema(
@@ -143,7 +143,7 @@ class OrderListView(PartnerListView):
             raise NotFound(f"No channel {data['channel']!r} for this API key.")
         order, created = order_place(data=_order_input(data))
         rows = orders_visible(self.partner).filter(pk=order.pk).prefetch_related(None)
-        return Response(orders_from_rows(list(rows.values(*ORDER_ROW_COLUMNS)))[0],
+        return Response(orders_from_rows(list(order_rows(rows)))[0],
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
