@@ -125,13 +125,25 @@ def redis_flush(url: str) -> None:
 
 
 def migrate(url: str, **extra: str) -> float:
-    """Migrate the bench database; collect the static files too, which the production
-    settings (DEBUG off) serve from their manifest (admin pages, notices)."""
+    """Migrate the bench database, after collecting the static files (static_collect)."""
     started = time.perf_counter()
     env = bench_env(url, **extra)
+    static_collect(env)
     subprocess.run([PYTHON, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
     return time.perf_counter() - started
+
+
+def static_collect(env: dict[str, str]) -> None:
+    """Collect the static files, which the production settings (DEBUG off) serve from their
+    manifest (admin pages, notices). WhiteNoise compresses them all, about 20 s of CPU:
+    bench/run.py does it once for the benchmarks it runs (STATIC_COLLECTED in their
+    environment), a benchmark run alone does it itself."""
+    if env.get(STATIC_COLLECTED) == "1":
+        return
+    subprocess.run([PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+
+
+STATIC_COLLECTED = "BENCH_STATIC_COLLECTED"
 
 
 def django_setup(url: str, **extra: str) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -22,7 +23,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import PYTHON, RESULT_PREFIX, ROOT, bench_env, server_url  # noqa: E402
+from bench.common import (  # noqa: E402
+    PYTHON,
+    RESULT_PREFIX,
+    ROOT,
+    STATIC_COLLECTED,
+    bench_env,
+    server_url,
+    static_collect,
+)
 
 BENCHES = {
     "repromise": "bench/repromise_full.py",
@@ -151,6 +160,8 @@ def main(argv=None) -> int:
     which = args.which or list(BENCHES)
     extra = ["--small"] if args.small else []
     started = time.perf_counter()
+    static_collect(bench_env(server_url()))
+    os.environ[STATIC_COLLECTED] = "1"  # the benchmarks' environments inherit it
     results = {}
     for name in which:
         result = bench_run(name, extra)
