@@ -291,6 +291,8 @@ def _utc_text(text: str | None) -> str | None:
     if text is None:
         return None
     return (text[:-7] if text.endswith(".000000") else text) + "Z"
+
+
 _LINE_ROW_COLUMNS = (
     "id", "order_id", "qty", "qty_shipped", "qty_cancelled", "unit_price", "status",
     "sku__code", "sku__preorder", "sku__lead_time_slip_days",
