@@ -79,13 +79,10 @@ HOT_SKU = "HOT-0001"
 HOT_LINES = 5_000
 HOT_CHANNEL = "shopify-us"
 TARGETS = {"orders_per_s": 150.0, "availability_per_s": 300.0, "availability_p95_ms": 50.0}
-# The production settings with DEBUG off, served over plain HTTP on the loopback; the
-# per-key throttle far above what the run sends (it must not shape the figures).
+# The production settings with DEBUG off (bench.common.bench_env), served over plain HTTP on
+# the loopback; the per-key throttle far above what the run sends (it must not shape the figures).
 SERVER_ENV = {
-    "DEBUG": "False",
-    "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    "SECURE_SSL_REDIRECT": "False",
     "API_THROTTLE_RATE": "100000000/min",
 }
 

@@ -346,8 +346,7 @@ def main(argv=None) -> dict:
     mail_dir = work / "mail"
     mail_dir.mkdir()
     redis_url = f"redis://{HOST}:{REDIS_PORT}/0"
-    env = bench_env(url, REDIS_URL=redis_url, DEBUG="False", SECURE_SSL_REDIRECT="False",
-                    SECRET_KEY="soak-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+    env = bench_env(url, REDIS_URL=redis_url,  # DEBUG off, as bench_env sets it
                     ALLOWED_HOSTS="127.0.0.1,localhost", API_THROTTLE_RATE="100000000/min",
                     API_FAILED_AUTH_RATE="100000000/min", EMAIL_URL=f"filemail://{mail_dir}",
                     LOG_LEVEL="WARNING")
