@@ -132,7 +132,7 @@ def _values_shape(queryset: QuerySet) -> tuple[tuple[str, ...], list]:
     compiler = query.get_compiler(connection.alias)
     compiler.setup_query()
     columns = [col for col, _sql, _alias in compiler.select]
-    converters = sorted((i, (found[0], found[1])) for i, found in compiler.get_converters(columns).items())
+    converters = sorted(compiler.get_converters(columns).items())  # (position, (converters, column))
     return tuple(query.values_select), converters
 
 
