@@ -52,12 +52,45 @@ def pools_lock(pools: Iterable[PoolKey]) -> dict[PoolKey, StockLevel]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = {(sku_id, wh_id): pk for pk, sku_id, wh_id in cursor.fetchall() if (sku_id, wh_id) in wanted}
-    for sku_id, warehouse_id in pools:
-        if (sku_id, warehouse_id) not in found:
-            row, _ = StockLevel.objects.get_or_create(sku_id=sku_id, warehouse_id=warehouse_id)
-            found[(sku_id, warehouse_id)] = row.pk
+    found.update(stock_rows_create([pool for pool in pools if pool not in found]))
     locked = compiled_objects(StockLevel, _stock_lock, ids=found.values())
     return {(row.sku_id, row.warehouse_id): row for row in locked}
+
+
+class StockRowsMissing(Exception):
+    """Pools without their stock row, met by pools_lock_in_warehouse."""
+
+    def __init__(self, pools: list[PoolKey]):
+        super().__init__(f"no stock row yet for pools {pools}")
+        self.pools = pools
+
+
+def pools_lock_in_warehouse(sku_ids: Iterable[int], warehouse_id: int) -> None:
+    """Lock the stock rows of these SKUs' pools in one warehouse, as pools_lock does, in one
+    statement (an order's pools: intake).
+
+    A pool without its stock row raises StockRowsMissing: pools_lock creates rows before it
+    locks any, this cannot. The caller rolls its transaction back, which releases the
+    locks, creates the rows (stock_rows_create) and starts again.
+    """
+    if not connection.in_atomic_block:
+        raise TransactionManagementError("pools_lock_in_warehouse needs a transaction: its locks last until the commit.")
+    sku_ids = sorted(set(sku_ids))
+    sql, params = compiled_sql(_stock_lock_in_warehouse, sku_ids=sku_ids, warehouse_ids=[warehouse_id])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        locked = {sku_id for (sku_id,) in cursor.fetchall()}
+    if len(locked) < len(sku_ids):
+        raise StockRowsMissing([(sku_id, warehouse_id) for sku_id in sku_ids if sku_id not in locked])
+
+
+def stock_rows_create(pools: Iterable[PoolKey]) -> dict[PoolKey, int]:
+    """Create the missing stock rows of these pools; return their primary keys."""
+    created = {}
+    for sku_id, warehouse_id in pools:
+        row, _ = StockLevel.objects.get_or_create(sku_id=sku_id, warehouse_id=warehouse_id)
+        created[(sku_id, warehouse_id)] = row.pk
+    return created
 
 
 def _stock_find(sku_ids, warehouse_ids):
@@ -67,6 +100,11 @@ def _stock_find(sku_ids, warehouse_ids):
 
 def _stock_lock(ids):
     return StockLevel.objects.select_for_update(of=("self",)).filter(pk__any=ids).order_by("pk")
+
+
+def _stock_lock_in_warehouse(sku_ids, warehouse_ids):
+    return (StockLevel.objects.select_for_update(of=("self",))
+            .filter(sku_id__any=sku_ids, warehouse_id__any=warehouse_ids).order_by("pk").values_list("sku_id"))
 
 
 def warehouse_get(code: str) -> Warehouse:

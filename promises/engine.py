@@ -39,6 +39,7 @@ __all__ = [
     "Balance",
     "allocate",
     "allocate_new",
+    "cover_bound",
     "balances_after",
     "balances_take",
     "free_supply",
@@ -400,6 +401,20 @@ class Balance:
     waiting: int = 0  # units held by lines without one (the partial cover of an estimate)
     # (class rank, channel_priority, placed_at) of the last in priority order of those lines
     waiting_last: tuple[int, int, datetime] | None = None
+    # The fill lines holding units here: (earliest promised date, latest promised date, the
+    # source's date when they took them), to tell whether a full run would move them.
+    fill: tuple[date, date, date] | None = None
+
+
+def _fill_widened(fill: tuple[date, date, date] | None, a: Assignment, al: Allocation):
+    """A source's fill summary with one more confirmed fill line holding units there."""
+    if fill is None:
+        return (a.ship_date, a.ship_date, al.available_on)
+    return (min(fill[0], a.ship_date), max(fill[1], a.ship_date), min(fill[2], al.available_on))
+
+
+#: A placed_at long past: the ship date of an order placed then is the next pick batch.
+_LONG_AGO = datetime(2000, 1, 3, tzinfo=ZoneInfo("UTC"))
 
 
 #: The promise holders a full run serves after a new line of each class: all of them for
@@ -441,11 +456,15 @@ def allocate_new(
     if any(d.strategy is not strategy for d in demand):
         return None
     first = min((_CLASS_RANK[strategy], d.channel_priority, d.placed_at) for d in demand)
+    # Gain and fill promises are served first but reserve the latest units meeting their
+    # dates, which need not be the units they hold: count them as in the way too, unless
+    # a full run would reserve just the units the fill promises hold (and none is gain).
+    fill_in_the_way = True if strategy is Strategy.WIN else _fill_in_the_way(balances, calendar, now)
+    if fill_in_the_way is None:
+        return None
     later: dict[object, int] = {}
     for b in balances:
-        # Gain and fill promises are served first but reserve the latest units meeting their
-        # dates, which need not be the units they hold: count them as in the way too.
-        units = b.held.get(Strategy.GAIN, 0) + b.held.get(Strategy.FILL, 0)
+        units = b.held.get(Strategy.GAIN, 0) + (b.held.get(Strategy.FILL, 0) if fill_in_the_way else 0)
         units += sum(b.held.get(c, 0) for c in _HOLDERS_AFTER[strategy] if c not in _PROTECTED)
         # Unconfirmed lines ranked after the new ones (ties count as after: the safe side).
         if b.waiting and (b.waiting_last is None or b.waiting_last >= first):
@@ -465,6 +484,60 @@ def allocate_new(
     return assignments
 
 
+def _fill_in_the_way(balances: Sequence[Balance], calendar: Calendar, now: datetime) -> bool | None:
+    """Return whether a full run might reserve for the fill promises other units than they
+    hold (True), would reserve just those, source by source (False), or might break one
+    (None: it would take the earliest units instead, wherever they are).
+
+    A fill promise breaks when its source no longer meets its date: the date passed (the
+    next pick batch is later), or its source's date moved on (an overdue PO). Gain
+    promises reserve first: they may push fill reservations onto earlier units, so a pool
+    holding both runs in full too. Reservations take the latest units meeting a date, so
+    the units stay where they are when no later source its date reaches (available on or
+    before it) has a unit beyond win and fill promises'.
+    """
+    if not any(b.held.get(Strategy.FILL, 0) for b in balances):
+        return False
+    if any(b.held.get(Strategy.GAIN, 0) for b in balances):
+        return None
+    order = sorted(balances, key=lambda b: _supply_order(b.supply))
+    moves = False
+    for i, b in enumerate(order):
+        if not b.held.get(Strategy.FILL, 0):
+            continue
+        if b.fill is None:
+            return None  # written before the ledger kept fill dates: the full run writes them
+        earliest, latest, supply_date = b.fill
+        # Each met its date from this source's date then; the next pick batch must too.
+        next_batch = calendar.ship_date(supply_date=None, placed_at=_LONG_AGO, now=now)
+        if b.supply.available_on > supply_date or next_batch > earliest:
+            return None
+        for later in order[i + 1:]:
+            if moves or later.supply.available_on > latest:
+                break
+            others = sum(q for c, q in later.held.items() if c not in (Strategy.WIN, Strategy.FILL))
+            moves = bool(later.supply.qty + later.waiting + others)
+    return moves
+
+
+def cover_bound(balances: Sequence[Balance], d: Demand) -> int:
+    """Return the most units a full run could give a new line: at most its qty.
+
+    Every line a full run serves takes as many units as are left, up to its qty (a
+    reservation that fails takes the earliest instead), so the lines served before the new
+    one take min(supply, their qty). Those include every holder of a promise of the classes
+    served before it, and each holder holds its qty in the ledger. What the new line can
+    get is therefore at most the pool's units less what those holders hold, wherever a full
+    run would put them. Lines without a promise served before it only lower the figure.
+    """
+    before = [c for c in Strategy if c not in _HOLDERS_AFTER[d.strategy]]
+    total = held_before = 0
+    for b in balances:
+        total += b.supply.qty + b.waiting + sum(b.held.values())
+        held_before += sum(b.held.get(c, 0) for c in before)
+    return max(0, min(d.qty, total - held_before))
+
+
 def balances_after(
     supply: Sequence[Supply], demand: Sequence[Demand], assignments: Iterable[Assignment]
 ) -> list[Balance]:
@@ -474,6 +547,7 @@ def balances_after(
     held: dict[object, dict[Strategy, int]] = {s.key: {} for s in supply}
     waiting = dict.fromkeys(free, 0)
     last: dict[object, tuple | None] = dict.fromkeys(free)
+    fill: dict[object, tuple | None] = dict.fromkeys(free)
     # Plain dicts, not balances_take's copies: a full run of a million lines passes here.
     for a in assignments:
         d = by_line[a.line_id]
@@ -482,6 +556,8 @@ def balances_after(
             free[key] -= al.qty
             if a.confirmed:
                 held[key][d.strategy] = held[key].get(d.strategy, 0) + al.qty
+                if d.strategy is Strategy.FILL:
+                    fill[key] = _fill_widened(fill[key], a, al)
             else:
                 waiting[key] += al.qty
                 rank = (_CLASS_RANK[d.strategy], d.channel_priority, d.placed_at)
@@ -489,7 +565,8 @@ def balances_after(
                     last[key] = rank
     if any(qty < 0 for qty in free.values()):
         raise ValueError("a supply source is over-used")
-    return [Balance(replace(s, qty=free[s.key]), held[s.key], waiting[s.key], last[s.key]) for s in supply]
+    return [Balance(replace(s, qty=free[s.key]), held[s.key], waiting[s.key], last[s.key], fill[s.key])
+            for s in supply]
 
 
 def balances_take(
@@ -508,7 +585,8 @@ def balances_take(
             if a.confirmed:
                 held = dict(b.held)
                 held[d.strategy] = held.get(d.strategy, 0) + al.qty
-                by_key[al.supply_key] = replace(b, supply=supply, held=held)
+                fill = _fill_widened(b.fill, a, al) if d.strategy is Strategy.FILL else b.fill
+                by_key[al.supply_key] = replace(b, supply=supply, held=held, fill=fill)
             else:
                 rank = (_CLASS_RANK[d.strategy], d.channel_priority, d.placed_at)
                 last = rank if b.waiting_last is None else max(b.waiting_last, rank)

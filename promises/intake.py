@@ -25,7 +25,7 @@ from django.utils import timezone
 from core.compiled import compiled_chain, compiled_objects
 from core.errors import BusinessRefusal, InvalidInput
 from inventory.models import SKU, BackorderCap, Channel, Region, Strategy, Warehouse
-from inventory.services import pools_lock
+from inventory.services import StockRowsMissing, pools_lock_in_warehouse, stock_rows_create
 from orders.models import Currency, Customer, Order, OrderLine
 from promises import engine
 from promises.calendars import ship_calendar_for, transit_calendar_for
@@ -104,7 +104,7 @@ class _Verdict:
 # --- Judging -------------------------------------------------------------------------------
 
 
-def _judge(sku: SKU, qty: int, a: engine.Assignment, *, today: date) -> _Verdict:
+def _judge(sku: SKU, qty: int, a: engine.Assignment) -> _Verdict:
     """Apply the SKU's backorder policy to an assignment (caps are checked separately)."""
     stock_qty = sum(al.qty for al in a.allocations if al.kind == "stock")
     backordered = qty - stock_qty
@@ -114,16 +114,26 @@ def _judge(sku: SKU, qty: int, a: engine.Assignment, *, today: date) -> _Verdict
         return _Verdict("in_stock")
     else:
         status = "backorder"
+    refused = _refusal(sku, qty, confirmed=a.confirmed)
+    if refused:
+        refused.backordered = backordered
+        return refused
+    return _Verdict(status, backordered=backordered)
+
+
+def _refusal(sku: SKU, qty: int, *, confirmed: bool) -> _Verdict | None:
+    """The SKU's refusal of a line that stock cannot cover in full (None: it takes a backorder).
+
+    The messages name no counts: intake may know only that a line cannot be covered, not
+    how far a full run would cover it.
+    """
     if not sku.preorder and not sku.backorder_allowed:
         return _Verdict("unavailable", "backorder_not_allowed",
-                        f"{sku.code} is sold from stock only and only {stock_qty} can ship now.",
-                        backordered)
-    if not a.confirmed and not sku.sell_beyond_supply:
-        covered = sum(al.qty for al in a.allocations)
+                        f"{sku.code} is sold from stock only and stock cannot cover {qty} now.")
+    if not confirmed and not sku.sell_beyond_supply:
         return _Verdict("unavailable", "no_supply",
-                        f"Stock and open purchase orders cover only {covered} of {qty} × {sku.code}.",
-                        backordered)
-    return _Verdict(status, backordered=backordered)
+                        f"Stock and open purchase orders cannot cover {qty} × {sku.code}.")
+    return None
 
 
 def _caps_matching(sku_ids, channel: Channel, region: Region, *, lock: bool):
@@ -198,7 +208,7 @@ def available_to_promise(*, sku: str, channel: str, region: str = "", qty: int,
     probe = engine.Demand(line_id=NEW_LINE_ID, qty=qty, strategy=channel_obj.strategy,
                           channel_priority=channel_obj.priority, placed_at=now, current_ship_date=None)
     a = _probe_allocate(probe, sku_obj, warehouse, region_obj, now)
-    verdict = _judge(sku_obj, qty, a, today=now.date())
+    verdict = _judge(sku_obj, qty, a)
     if not verdict.reason:
         caps = _caps_matching([sku_obj.id], channel_obj, region_obj, lock=False)
         broken = _caps_check(caps, [(0, sku_obj, a, verdict)], channel=channel_obj, region=region_obj,
@@ -281,20 +291,28 @@ def order_place(*, data: OrderInput, now: datetime | None = None) -> tuple[Order
     """
     now = now or timezone.now()
     channel, region, skus = _order_validate(data, now=now)
-    existing = _order_find(channel, data.external_id)
-    if existing is not None:
-        _order_replay_check(existing, data)
-        return existing, False
     try:
-        with transaction.atomic():
-            return _order_place_locked(data, channel, region, skus, now)
-    except IntegrityError:
-        # A concurrent request with the same (channel, external id) won the insert.
+        return _order_place_atomic(data, channel, region, skus, now)
+    except (IntegrityError, BusinessRefusal):
+        # A repeat of an order placed before fails the order's unique constraint (so does a
+        # concurrent request that won the insert), or meets a refusal its first placing did
+        # not: either way the first order is the answer.
         existing = _order_find(channel, data.external_id)
         if existing is None:
             raise
         _order_replay_check(existing, data)
         return existing, False
+
+
+def _order_place_atomic(data, channel, region, skus, now):
+    try:
+        with transaction.atomic():
+            return _order_place_locked(data, channel, region, skus, now)
+    except StockRowsMissing as missing:
+        # Rolled back, so no lock is held while the rows are created (pools_lock's rule).
+        stock_rows_create(missing.pools)
+    with transaction.atomic():
+        return _order_place_locked(data, channel, region, skus, now)
 
 
 def _order_replay_check(order: Order, data: OrderInput) -> None:
@@ -351,18 +369,25 @@ NEW_LINE_ID = 2**62
 def _order_place_locked(data, channel, region, skus, now):
     warehouse = _warehouse(region)
     pools = {(skus[line.sku].id, warehouse.id) for line in data.lines}
-    # A concurrent request with the same (channel, external id) that committed meanwhile
-    # makes the order's INSERT fail on the unique constraint: order_place returns its order.
-    pools_lock(pools)
-    caps = _caps_matching([s.id for s in skus.values()], channel, region, lock=True)
-    taken = _ledger_allocate(data, channel, skus, warehouse, pools, now)
-    if taken is None:
+    # A repeat of an order, or a concurrent request with the same (channel, external id)
+    # that committed meanwhile, makes the order's INSERT fail on the unique constraint:
+    # order_place returns the first order.
+    pools_lock_in_warehouse([sku_id for sku_id, _ in pools], warehouse.id)
+    taken, bounds = _ledger_allocate(data, channel, skus, warehouse, pools, now)
+    if len(taken) < len(pools):
+        # Refuse without the full run where the ledger proves a full run would refuse.
+        _refusal_prove(data, skus, warehouse, taken, bounds)
+        caps = _caps_matching([s.id for s in skus.values()], channel, region, lock=True)
         return _order_place_in_full(data, channel, region, skus, warehouse, pools, caps, now)
 
     by_index = {a.line_id - NEW_LINE_ID: a for _ledger, _demand, assignments in taken.values()
                 for a in assignments}
     assignments = [by_index[i] for i in range(len(data.lines))]
-    _lines_judge(data, skus, assignments, caps, channel=channel, region=region, today=now.date())
+    judged = _lines_judge(data, skus, assignments)
+    # Caps are locked after the pools, as on the full path, and only for an order the
+    # SKUs' policies accept: a refused order reads none.
+    caps = _caps_matching([s.id for s in skus.values()], channel, region, lock=True)
+    _caps_enforce(caps, judged, channel=channel, region=region, today=now.date())
     order = _order_create(data, channel, region, now)
     lines = OrderLine.objects.bulk_create([
         OrderLine(order=order, sku=skus[line.sku], warehouse=warehouse, qty=line.qty,
@@ -392,8 +417,12 @@ def _stock_qty(a: engine.Assignment) -> int:
 
 
 def _ledger_allocate(data, channel, skus, warehouse, pools, now):
-    """Allocate the new lines against their pools' free supply (promises.ledger); return
-    {pool: (ledger, demand, assignments)}, or None when a pool must be run in full."""
+    """Allocate the new lines against their pools' free supply (promises.ledger).
+
+    Return ({pool: (ledger, demand, assignments)} for the pools the ledger decides, and
+    {new line id: the most units a full run could give it} for the lines of the other
+    pools the ledger knows); a pool missing from the first must be run in full.
+    """
     ledgers = ledgers_read(pools=pools, today=now.date())
     strategy, placed_at = data.strategy or channel.strategy, data.placed_at or now
     demand: dict = {}
@@ -403,17 +432,41 @@ def _ledger_allocate(data, channel, skus, warehouse, pools, now):
             placed_at=placed_at, current_ship_date=None))
     sku_by_id = {sku.id: sku for sku in skus.values()}
     calendar = ship_calendar_for(warehouse)
-    taken = {}
+    taken, bounds = {}, {}
     for pool, pool_demand in demand.items():
         ledger = ledgers.get(pool)
         if ledger is None or ledger.dirty:
-            return None
+            continue
         assignments = engine.allocate_new(ledger.balances, pool_demand, calendar, _policy(sku_by_id[pool[0]]),
                                           now=now)
         if assignments is None:
-            return None
-        taken[pool] = (ledger, pool_demand, assignments)
-    return taken
+            bounds.update((d.line_id, engine.cover_bound(ledger.balances, d)) for d in pool_demand)
+        else:
+            taken[pool] = (ledger, pool_demand, assignments)
+    return taken, bounds
+
+
+def _refusal_prove(data, skus, warehouse, taken, bounds) -> None:
+    """Raise the refusal a full run would give the order, where the ledger proves it.
+
+    A full run judges the lines in order and refuses at the first line the SKU's policy
+    refuses. Lines of pools the ledger decided are judged from its assignments; a line of
+    another pool is refused when even the most units a full run could give it leave it
+    uncovered and its SKU refuses an uncovered line. The first line neither decides ends the
+    proof: the full run judges from there.
+    """
+    by_index = {a.line_id - NEW_LINE_ID: a for _ledger, _demand, assignments in taken.values()
+                for a in assignments}
+    for i, line in enumerate(data.lines):
+        sku = skus[line.sku]
+        if i in by_index:
+            verdict = _judge(sku, line.qty, by_index[i])
+        else:
+            verdict = _refusal(sku, line.qty, confirmed=False)
+            if verdict is not None and bounds.get(NEW_LINE_ID + i, line.qty) >= line.qty:
+                return  # it may be covered: only the full run can tell
+        if verdict is not None and verdict.reason:
+            raise _line_refused(i, verdict)
 
 
 def _policy(sku: SKU) -> engine.PoolPolicy:
@@ -435,8 +488,9 @@ def _order_place_in_full(data, channel, region, skus, warehouse, pools, caps, no
     allocated = pools_allocate(states, now=now, warehouses={warehouse.id: warehouse})
     by_line = {a.line_id: a for assignments in allocated.values() for a in assignments}
     assignments = [by_line[line.id] for line in lines]
-    _lines_judge(data, skus, assignments, caps, channel=channel, region=region, today=now.date(),
-                 exclude_line_ids=[line.id for line in lines])
+    judged = _lines_judge(data, skus, assignments)
+    _caps_enforce(caps, judged, channel=channel, region=region, today=now.date(),
+                  exclude_line_ids=[line.id for line in lines])
     pools_repromise(states, cause=PromiseChange.Cause.NEW_ORDER, now=now, allocated=allocated,
                     note=f"order {channel.code}#{data.external_id}", marks=marks)
     # The customer saw these promises at checkout: they are what was communicated.
@@ -445,15 +499,24 @@ def _order_place_in_full(data, channel, region, skus, warehouse, pools, caps, no
     return order, True
 
 
-def _lines_judge(data, skus, assignments, caps, *, channel, region, today, exclude_line_ids=()):
-    """Raise BusinessRefusal for the first line the SKU's policy or a cap refuses."""
+def _lines_judge(data, skus, assignments) -> list:
+    """Raise BusinessRefusal for the first line the SKU's policy refuses; return the lines
+    judged, for _caps_enforce."""
     judged = []
     for i, (line_input, a) in enumerate(zip(data.lines, assignments, strict=True)):
-        verdict = _judge(skus[line_input.sku], line_input.qty, a, today=today)
+        verdict = _judge(skus[line_input.sku], line_input.qty, a)
         if verdict.reason:
-            raise BusinessRefusal(verdict.message, code=verdict.reason,
-                                  errors={f"lines[{i}].sku": [verdict.message]})
+            raise _line_refused(i, verdict)
         judged.append((i, skus[line_input.sku], a, verdict))
+    return judged
+
+
+def _line_refused(i: int, verdict: _Verdict) -> BusinessRefusal:
+    return BusinessRefusal(verdict.message, code=verdict.reason, errors={f"lines[{i}].sku": [verdict.message]})
+
+
+def _caps_enforce(caps, judged, *, channel, region, today, exclude_line_ids=()) -> None:
+    """Raise BusinessRefusal for the first cap the judged lines would break."""
     broken = _caps_check(caps, judged, channel=channel, region=region, today=today,
                          exclude_line_ids=exclude_line_ids)
     if broken:

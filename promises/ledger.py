@@ -35,7 +35,8 @@ from promises.selectors import STOCK_DATE, PoolKey, PoolState
 
 HELD_COLUMNS = {strategy: f"held_{strategy.value}" for strategy in Strategy}
 COLUMNS = ("sku_id", "warehouse_id", "po_line_id", "free", *HELD_COLUMNS.values(), "held_waiting",
-           "waiting_rank", "waiting_priority", "waiting_placed_at", "mark_id", "mark_generation")
+           "waiting_rank", "waiting_priority", "waiting_placed_at", "fill_date_first", "fill_date_last",
+           "fill_supply_date", "mark_id", "mark_generation")
 
 Mark = tuple[int, int]  # a DirtyPool row's (id, ledger_generation)
 
@@ -62,7 +63,8 @@ def _ledger_query(sku_ids, warehouse_ids):
                       dirty_generation=Subquery(marked.values("ledger_generation")[:1]))
             .values_list("id", "sku_id", "warehouse_id", "po_line_id", "warehouse__code", "free",
                          *HELD_COLUMNS.values(), "held_waiting", "waiting_rank", "waiting_priority",
-                         "waiting_placed_at", "po_line__eta", "po_line__purchase_order__eta",
+                         "waiting_placed_at", "fill_date_first", "fill_date_last", "fill_supply_date",
+                         "po_line__eta", "po_line__purchase_order__eta",
                          "po_line__purchase_order__dock_to_stock_days",
                          "po_line__purchase_order__number", "mark_id", "mark_generation",
                          "dirty_id", "dirty_generation")
@@ -86,8 +88,8 @@ def ledgers_read(*, pools: set[PoolKey], today: date) -> dict[PoolKey, PoolLedge
     ledgers: dict[PoolKey, PoolLedger] = {}
     known: set[PoolKey] = set()
     for (row_id, sku_id, wh_id, po_line_id, wh_code, free, *held, waiting, w_rank, w_priority,
-         w_placed_at, line_eta, po_eta, dock, number, mark_id, mark_generation, dirty_id,
-         dirty_generation) in rows:
+         w_placed_at, fill_first, fill_last, fill_supply, line_eta, po_eta, dock, number, mark_id,
+         mark_generation, dirty_id, dirty_generation) in rows:
         key = (sku_id, wh_id)
         if key not in pools:
             continue
@@ -99,7 +101,8 @@ def ledgers_read(*, pools: set[PoolKey], today: date) -> dict[PoolKey, PoolLedge
                             po_line_available_on(eta=line_eta or po_eta, dock_to_stock_days=dock, today=today))
         balance = engine.Balance(
             supply=supply, held=dict(zip(HELD_COLUMNS, held, strict=True)), waiting=waiting,
-            waiting_last=(w_rank, w_priority, w_placed_at) if w_rank is not None else None)
+            waiting_last=(w_rank, w_priority, w_placed_at) if w_rank is not None else None,
+            fill=(fill_first, fill_last, fill_supply) if fill_first is not None else None)
         ledger = ledgers.setdefault(key, PoolLedger([], {}, False))
         ledger.balances.append(balance)
         ledger.row_ids[supply.key] = row_id
@@ -126,9 +129,9 @@ def ledger_take(ledger: PoolLedger, demand: list[engine.Demand], assignments: li
 
 
 def _values(b: engine.Balance) -> tuple:
-    """A balance as its row's columns from `free` to `waiting_placed_at`."""
+    """A balance as its row's columns from `free` to `fill_supply_date`."""
     return (b.supply.qty, *(b.held.get(s, 0) for s in Strategy), b.waiting,
-            *(b.waiting_last or (None, None, None)))
+            *(b.waiting_last or (None, None, None)), *(b.fill or (None, None, None)))
 
 
 def ledger_rebuild(states: dict[PoolKey, PoolState], allocated: dict[PoolKey, list],

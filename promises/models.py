@@ -185,6 +185,11 @@ class PoolSupply(models.Model):
     waiting_rank = models.PositiveSmallIntegerField(null=True, blank=True)
     waiting_priority = models.IntegerField(null=True, blank=True)
     waiting_placed_at = models.DateTimeField(null=True, blank=True)
+    # The fill lines behind held_fill: their earliest and latest promised ship dates and the
+    # source's date when they took its units, to tell whether a full run would move them.
+    fill_date_first = models.DateField(null=True, blank=True)
+    fill_date_last = models.DateField(null=True, blank=True)
+    fill_supply_date = models.DateField(null=True, blank=True)
     # The dirty mark of the pool the rows already include (its id and generation): the full
     # run that wrote them read the pool after the change behind it.
     mark_id = models.BigIntegerField(null=True, blank=True)

@@ -132,9 +132,9 @@ class OrderListView(PartnerListView):
                            status_codes=["201"]),
             OpenApiExample("Refused", response_only=True, status_codes=["409"], value={
                 "code": "no_supply",
-                "message": "Stock and open purchase orders cover only 3 of 5 × TEE-BLA-XS.",
+                "message": "Stock and open purchase orders cannot cover 5 × TEE-BLA-XS.",
                 "errors": {"lines[0].sku": [
-                    "Stock and open purchase orders cover only 3 of 5 × TEE-BLA-XS."]},
+                    "Stock and open purchase orders cannot cover 5 × TEE-BLA-XS."]},
             }),
         ])
     def post(self, request):

@@ -1,17 +1,18 @@
 """Intake from the ledger of free supply promises what a full run of the pool would.
 
 Random pools (stock, PO lines sharing dates, channels of every strategy and priority,
-SKUs selling beyond supply or not) go through random interleavings of orders, full
-re-promises, receipts, cancellations and the dirty-pool worker. Each order is placed twice
-from the same state: once with the pool's ledger taken away, so intake runs the pool in
-full (what a re-promise computes), rolled back; then as intake places it. The two must
-agree on the refusal or on the new lines' promises (dates, sources, status), and the ledger
-must equal the supply less what the stored promises hold. Availability, asked before each order, answers from the ledger what it
-answers from a full run.
+SKUs selling beyond supply or not, some sold from stock only) go through random
+interleavings of orders, full re-promises, receipts, cancellations and the dirty-pool
+worker. Each order is placed twice from the same state: once with the pool's ledger taken
+away, so intake runs the pool in full (what a re-promise computes), rolled back; then as
+intake places it. The two must agree on the refusal (code, message, fields) or on the new
+lines' promises (dates, sources, status), and the ledger must equal the supply less what
+the stored promises hold. Availability, asked before each order, answers from the ledger
+what it answers from a full run.
 """
 
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -63,22 +64,23 @@ class _Rollback(Exception):
                                                                   HealthCheck.too_slow])
 @given(channels=channel_specs, on_hand=st.integers(0, 4),
        po_lines=st.lists(st.tuples(st.integers(1, 5), st.sampled_from((3, 3, 10, 30))), max_size=3),
-       sell_beyond=st.booleans(), ops=operations)
-def test_intake_promises_what_a_full_run_would(channels, on_hand, po_lines, sell_beyond, ops):
+       sell_beyond=st.booleans(), backorder_allowed=st.sampled_from((True, True, True, False)),
+       ops=operations)
+def test_intake_promises_what_a_full_run_would(channels, on_hand, po_lines, sell_beyond, backorder_allowed, ops):
     try:
         with transaction.atomic():
-            _scenario(channels, on_hand, po_lines, sell_beyond, ops)
+            _scenario(channels, on_hand, po_lines, sell_beyond, backorder_allowed, ops)
             raise _Rollback
     except _Rollback:
         pass
 
 
-def _scenario(channel_specs, on_hand, po_lines, sell_beyond, ops):
+def _scenario(channel_specs, on_hand, po_lines, sell_beyond, backorder_allowed, ops):
     now = MONDAY
     warehouse = WarehouseFactory(code="US-EAST", country="US", timezone="America/New_York", serves=["US"])
     channels = [ChannelFactory(code=f"prop-{i}", region=region("US"), strategy=strategy, priority=priority)
                 for i, (strategy, priority) in enumerate(channel_specs)]
-    skus = [SKUFactory(sell_beyond_supply=sell_beyond) for _ in range(2)]
+    skus = [SKUFactory(sell_beyond_supply=sell_beyond, backorder_allowed=backorder_allowed) for _ in range(2)]
     pos = []
     for sku in skus:
         StockLevel.objects.create(sku=sku, warehouse=warehouse, on_hand=on_hand)
@@ -127,11 +129,11 @@ def _scenario(channel_specs, on_hand, po_lines, sell_beyond, ops):
 
 
 def _placed(data, now):
-    """The refusal code, or the new lines' promises as the customer sees them."""
+    """The refusal as the partner sees it, or the new lines' promises as the customer sees them."""
     try:
         order, created = order_place(data=data, now=now)
     except BusinessRefusal as refusal:
-        return refusal.code
+        return refusal.code, refusal.message, refusal.errors
     assert created
     return tuple(_promise_of(line) for line in order.lines.order_by("pk"))
 
@@ -181,10 +183,14 @@ def _ledger_matches_promises(skus, warehouse):
         if None not in rows or DirtyPool.objects.filter(sku=sku, warehouse=warehouse,
                                                         ledger_generation__gt=0).exists():
             continue
-        held = Counter()
+        held, fill = Counter(), {}
         for p in Promise.objects.filter(line__sku=sku, line__status__in=OrderLine.OPEN_STATUSES):
             for s in p.sources:
                 held[s["po_line"]] += s["qty"]
+                if p.confirmed and p.strategy == "fill":
+                    on = date.fromisoformat(s["available_on"]) if s["available_on"] else date.min
+                    first, last, supply_date = fill.get(s["po_line"], (p.ship_date, p.ship_date, on))
+                    fill[s["po_line"]] = (min(first, p.ship_date), max(last, p.ship_date), min(supply_date, on))
         stock = StockLevel.objects.get(sku=sku, warehouse=warehouse)
         supply = {None: max(stock.on_hand - sku.safety_stock, 0)}
         for line in PurchaseOrderLine.objects.filter(sku=sku, purchase_order__warehouse=warehouse,
@@ -194,6 +200,9 @@ def _ledger_matches_promises(skus, warehouse):
         assert {k: r.free for k, r in rows.items()} == {k: q - held[k] for k, q in supply.items()}
         assert all(r.held_waiting + sum(getattr(r, f"held_{s}") for s in STRATEGIES) == held[k]
                    for k, r in rows.items())
+        # What tells intake whether a full run would move the fill promises' reservations.
+        assert {k: (r.fill_date_first, r.fill_date_last, r.fill_supply_date) for k, r in rows.items()
+                if r.held_fill} == fill
 
 
 def test_an_order_costs_the_same_statements_with_thirty_lines_waiting():

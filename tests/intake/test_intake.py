@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from core.errors import BusinessRefusal, InvalidInput
-from inventory.models import BackorderCap
+from inventory.models import BackorderCap, StockLevel
 from orders.models import Order, OrderLine
 from promises.intake import CustomerInput, LineInput, OrderInput, available_to_promise, order_place
 from promises.models import Promise, PromiseChange
@@ -135,6 +135,28 @@ def test_reposting_the_same_external_id_returns_the_first_order_and_writes_nothi
         place(sku, external_id="SAME", qty=2)
     assert conflict.value.code == "idempotency_conflict" and "lines" in conflict.value.errors
     assert OrderLine.objects.count() == 1
+
+
+def test_a_repeat_returns_the_first_order_even_where_the_order_would_now_be_refused():
+    sku, _, _ = us_pool(on_hand=1, po_qty=0)  # sold from stock only once the unit is gone
+    sku.backorder_allowed = False
+    sku.save()
+    first, _ = place(sku, external_id="ONLY-ONE")
+    with pytest.raises(BusinessRefusal) as refused:
+        place(sku, external_id="ANOTHER")
+    assert refused.value.code == "backorder_not_allowed"
+    again, created = place(sku, external_id="ONLY-ONE")
+    assert not created and again.pk == first.pk
+    assert OrderLine.objects.count() == 1
+
+
+def test_an_order_on_a_pool_without_its_stock_row_creates_the_row_and_is_promised_from_the_po():
+    sku, warehouse, po = us_pool(on_hand=0, po_qty=5)
+    StockLevel.objects.filter(sku=sku, warehouse=warehouse).delete()
+    order, created = place(sku, qty=2)
+    assert created and StockLevel.objects.filter(sku=sku, warehouse=warehouse, on_hand=0).exists()
+    promise = Promise.objects.get(line__order=order)
+    assert promise.confirmed and [s["po_line"] for s in promise.sources] == [po.lines.get().pk]
 
 
 def test_a_returning_customer_is_found_whatever_the_case_of_the_address():
