@@ -364,7 +364,7 @@ CACHES = globals().get("CACHES") or {
 # Rate counts shared by all workers when Redis is there; per process otherwise (and while
 # Redis is away: short timeouts, so an outage slows no request by more than half a second).
 CACHES.setdefault("partner_api", {
-    "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+    "BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL,
     "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
 } if REDIS_URL else {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "partner-api",
@@ -372,7 +372,7 @@ CACHES.setdefault("partner_api", {
 if REDIS_URL:
     # Flags every process sees: a drain already waiting in the queue (core.queue).
     CACHES.setdefault("task_flags", {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+        "BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL,
         "KEY_PREFIX": "task-flags", "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     })
 REST_FRAMEWORK.update({

@@ -25,7 +25,7 @@ CALM = datetime(2026, 12, 7, 10, 30, 5, tzinfo=UTC)
 
 def _throttle_cache(settings, location):
     settings.CACHES = {**settings.CACHES, "partner_api": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location,
+        "BACKEND": "core.cache.RedisCache", "LOCATION": location,
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
 
 
@@ -40,6 +40,15 @@ def redis_throttle(settings):
 @pytest.fixture
 def redis_away(settings):
     _throttle_cache(settings, NOBODY)
+
+
+def test_the_redis_cache_keeps_one_client_per_pool(redis_throttle):
+    from django.core.cache import caches
+
+    cache = caches["partner_api"]
+    assert cache._cache.get_client() is cache._cache.get_client(write=True)
+    cache.set("client-reuse", 41)
+    assert cache.incr("client-reuse") == 42 and cache.get("client-reuse") == 42
 
 
 # --- Atomic counts -------------------------------------------------------------------------

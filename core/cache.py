@@ -1,0 +1,30 @@
+"""Django's Redis cache, keeping one Redis client per connection pool.
+
+Django's RedisCacheClient builds a new redis.Redis object (on a shared connection pool) for
+every cache call. Building one costs more than the GET it serves: the partner API's key and
+rate checks make four calls a request. A client is safe to share between threads (its pool
+hands each command a connection), so one per pool does.
+"""
+
+from django.core.cache.backends import redis
+
+
+class RedisCacheClient(redis.RedisCacheClient):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
+class RedisCache(redis.RedisCache):
+    """settings.CACHES' BACKEND "core.cache.RedisCache": Django's, with RedisCacheClient above."""
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = RedisCacheClient
