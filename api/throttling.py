@@ -23,6 +23,8 @@ from redis.exceptions import RedisError
 from rest_framework.exceptions import Throttled
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
+from core.cache import RedisCache
+
 log = logging.getLogger(__name__)
 
 #: While the cache is away: how often a process tries it again, and logs that it is still away.
@@ -99,6 +101,8 @@ def throttle_backend_status() -> dict:
 
 def _hit(cache, name: str, duration: int) -> int:
     """Add one to the window's counter `name`; return its new value (atomic on Redis)."""
+    if isinstance(cache, RedisCache):
+        return cache.incr_or_create(name, duration + 1)
     for _ in range(3):
         cache.add(name, 0, timeout=duration + 1)
         try:

@@ -28,3 +28,13 @@ class RedisCache(redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    def incr_or_create(self, key, timeout: int, version=None) -> int:
+        """Add one to the counter `key`, created at 0 to live `timeout` seconds when missing;
+        return its new value. One round trip, atomic (MULTI/EXEC), where add() then incr()
+        take three (incr asks whether the key exists first)."""
+        key = self.make_and_validate_key(key, version=version)
+        with self._cache.get_client(key, write=True).pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=timeout, nx=True)
+            pipe.incr(key)
+            return pipe.execute()[1]

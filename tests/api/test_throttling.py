@@ -42,13 +42,17 @@ def redis_away(settings):
     _throttle_cache(settings, NOBODY)
 
 
-def test_the_redis_cache_keeps_one_client_per_pool(redis_throttle):
+def test_the_redis_cache_keeps_one_client_per_pool_and_counts_a_window_in_one_trip(redis_throttle):
     from django.core.cache import caches
 
     cache = caches["partner_api"]
     assert cache._cache.get_client() is cache._cache.get_client(write=True)
     cache.set("client-reuse", 41)
     assert cache.incr("client-reuse") == 42 and cache.get("client-reuse") == 42
+    # A window's counter: created at its first hit, with the window's life, in one round trip.
+    assert [cache.incr_or_create("window", 5) for _ in range(3)] == [1, 2, 3]
+    key = cache.make_and_validate_key("window")
+    assert cache.get("window") == 3 and 0 < cache._cache.get_client(key).ttl(key) <= 5
 
 
 # --- Atomic counts -------------------------------------------------------------------------
