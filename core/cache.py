@@ -1,8 +1,9 @@
-"""Django's Redis cache, keeping one Redis client per connection pool.
+"""Django's Redis cache, keeping one Redis client per connection pool, with a window counter
+in one round trip (incr_or_create).
 
 Django's RedisCacheClient builds a new redis.Redis object (on a shared connection pool) for
 every cache call. Building one costs more than the GET it serves: the partner API's key and
-rate checks make four calls a request. A client is safe to share between threads (its pool
+rate checks make three calls a request. A client is safe to share between threads (its pool
 hands each command a connection), so one per pool does.
 """
 

@@ -134,10 +134,15 @@ class ShipCalendar:
         ship = self.add_business_days(start, self.handling_days)
         # A late line goes with the next pick batch: today before the cut-off, else the next
         # business day (the cut-off applies to now as it does to a new order).
-        floor = _late_floor(self, now)
+        floor = self.next_pick_batch(now)
         if ship < floor:
             ship = floor
         return ship
+
+    def next_pick_batch(self, now: datetime) -> date:
+        """The next pick batch at `now`: today before the cut-off, else the next business day
+        (no line, late or not, ships before it)."""
+        return _late_floor(self, now)
 
 
 @functools.lru_cache(maxsize=256)

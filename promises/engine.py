@@ -72,6 +72,8 @@ class Calendar(Protocol):
         self, *, supply_date: date | None, placed_at: datetime, now: datetime
     ) -> date: ...
 
+    def next_pick_batch(self, now: datetime) -> date: ...
+
 
 @dataclass(frozen=True, slots=True)
 class SupplyKey:
@@ -413,9 +415,6 @@ def _fill_widened(fill: tuple[date, date, date] | None, a: Assignment, al: Alloc
     return (min(fill[0], a.ship_date), max(fill[1], a.ship_date), min(fill[2], al.available_on))
 
 
-#: A placed_at long past: the ship date of an order placed then is the next pick batch.
-_LONG_AGO = datetime(2000, 1, 3, tzinfo=ZoneInfo("UTC"))
-
 
 #: The promise holders a full run serves after a new line of each class: all of them for
 #: win (gain and fill reserve in step 2), redistribute holders for gain, lose for the rest
@@ -501,6 +500,7 @@ def _fill_in_the_way(balances: Sequence[Balance], calendar: Calendar, now: datet
     if any(b.held.get(Strategy.GAIN, 0) for b in balances):
         return None
     order = sorted(balances, key=lambda b: _supply_order(b.supply))
+    next_batch = calendar.next_pick_batch(now)
     moves = False
     for i, b in enumerate(order):
         if not b.held.get(Strategy.FILL, 0):
@@ -509,7 +509,6 @@ def _fill_in_the_way(balances: Sequence[Balance], calendar: Calendar, now: datet
             return None  # written before the ledger kept fill dates: the full run writes them
         earliest, latest, supply_date = b.fill
         # Each met its date from this source's date then; the next pick batch must too.
-        next_batch = calendar.ship_date(supply_date=None, placed_at=_LONG_AGO, now=now)
         if b.supply.available_on > supply_date or next_batch > earliest:
             return None
         for later in order[i + 1:]:

@@ -376,7 +376,7 @@ def _order_place_locked(data, channel, region, skus, now):
     taken, bounds = _ledger_allocate(data, channel, skus, warehouse, pools, now)
     if len(taken) < len(pools):
         # Refuse without the full run where the ledger proves a full run would refuse.
-        _refusal_prove(data, skus, warehouse, taken, bounds)
+        _refusal_prove(data, skus, taken, bounds)
         caps = _caps_matching([s.id for s in skus.values()], channel, region, lock=True)
         return _order_place_in_full(data, channel, region, skus, warehouse, pools, caps, now)
 
@@ -446,7 +446,7 @@ def _ledger_allocate(data, channel, skus, warehouse, pools, now):
     return taken, bounds
 
 
-def _refusal_prove(data, skus, warehouse, taken, bounds) -> None:
+def _refusal_prove(data, skus, taken, bounds) -> None:
     """Raise the refusal a full run would give the order, where the ledger proves it.
 
     A full run judges the lines in order and refuses at the first line the SKU's policy
