@@ -8,8 +8,9 @@ channel_priority, placed_at, line_id):
 
 1. win lines take the earliest free supply;
 2. gain, then fill, lines holding a confirmed promise reserve the latest supply that still
-   meets it; the lines whose promise no supply can meet any more then take the earliest
-   supply left and are flagged guarantee_broken;
+   meets it; when both classes keep some, the fill promises reserve again first, so they sit
+   on the latest units whatever the gain ones held; the lines whose promise no supply can
+   meet any more then take the earliest supply left and are flagged guarantee_broken;
 3. gain lines, in priority order, give back what they hold and take the earliest free supply
    (never worse: their own units are back in the pool); new gain lines are served here too;
 4. redistribute lines take the earliest free supply;
@@ -320,6 +321,18 @@ def allocate(
             broken.add(d.line_id)
         else:
             held[d.line_id] = reserved
+    # The kept fill promises then reserve again, first: fill lines keep their units, so they
+    # sit on the latest units their dates allow, whatever gain lines held a moment ago, and
+    # leave the earliest to gain and the classes after (a re-promise moves nobody later).
+    # Taking the latest units meeting a date never leaves another line short, so all succeed.
+    kept = [d for d in guaranteed if d.line_id not in broken]
+    if any(d.strategy is Strategy.GAIN for d in kept) and any(d.strategy is Strategy.FILL for d in kept):
+        for d in kept:
+            pool.release(held[d.line_id])
+        for d in sorted(kept, key=lambda d: d.strategy is Strategy.GAIN):
+            reserved = run.reserve(d)
+            assert reserved is not None
+            held[d.line_id] = reserved
     for d in guaranteed:
         if d.line_id in broken:
             held[d.line_id] = pool.take_earliest(d.qty)
@@ -490,10 +503,11 @@ def _fill_in_the_way(balances: Sequence[Balance], calendar: Calendar, now: datet
 
     A fill promise breaks when its source no longer meets its date: the date passed (the
     next pick batch is later), or its source's date moved on (an overdue PO). Gain
-    promises reserve first: they may push fill reservations onto earlier units, so a pool
-    holding both runs in full too. Reservations take the latest units meeting a date, so
-    the units stay where they are when no later source its date reaches (available on or
-    before it) has a unit beyond win and fill promises'.
+    promises are judged first: one whose own units stopped meeting its date can reserve
+    the fill promises' units and break them, so a pool holding both runs in full too. Kept
+    fill promises reserve the latest units meeting their dates (before the kept gain ones),
+    so the units stay where they are when no later source their dates reach (available on
+    or before the latest) has a unit beyond win and fill promises'.
     """
     if not any(b.held.get(Strategy.FILL, 0) for b in balances):
         return False

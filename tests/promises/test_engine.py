@@ -238,6 +238,28 @@ def test_fill_keeps_a_later_date_than_its_sources_would_allow():
     assert a.ship_date == date(2026, 4, 15)
 
 
+def test_fill_promises_reserve_the_latest_units_before_gain_promises_improve():
+    # Given a gain and a fill line both holding 25 Mar, and a new redistribute line;
+    # on hand 1, po:7 1 on Tue 10 Mar (ships 11 Mar), PO-100 1 on 24 Mar
+    gain = line(1, strategy=GAIN, holds=PO_SHIPS)
+    fill = line(2, strategy=FILL, holds=PO_SHIPS)
+    supply = [stock(1), po(7, 1, date(2026, 3, 10)), po(100, 1)]
+    # When the pool is promised
+    result = run(supply, [gain, fill, line(3, days_ago=0)])
+    # Then the fill line sits on PO-100, the gain line improves to the stock, and the
+    # redistribute line gets po:7 rather than waiting for PO-100
+    assert sources(result[2]) == [("po:100", 1)]
+    assert result[2].rule == "fill:kept"
+    assert (sources(result[1]), result[1].rule) == ([("stock", 1)], "gain:improved")
+    assert (sources(result[3]), result[3].ship_date) == ([("po:7", 1)], date(2026, 3, 11))
+    # And promising again with those answers held moves nobody
+    held = [line(1, strategy=GAIN, holds=STOCK_SHIPS), fill,
+            line(3, days_ago=0, holds=date(2026, 3, 11))]
+    again = run(supply, held)
+    assert [(sources(again[i]), again[i].ship_date) for i in (1, 2, 3)] == [
+        (sources(result[i]), result[i].ship_date) for i in (1, 2, 3)]
+
+
 def test_guarantee_broken_when_the_po_a_gain_line_holds_slips():
     # Given a gain line promised from the PO
     held = line(1, strategy=GAIN, holds=PO_SHIPS)
