@@ -141,6 +141,10 @@ else:
             {"server_side_binding": True, "prepare_threshold": 5})
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
+# Web processes: collect the youngest generation every this many allocations (Python: 700)
+# and freeze what the process loaded (core.runtime.web_process_ready); 0 leaves the collector be.
+WEB_GC_THRESHOLD = env.int("WEB_GC_THRESHOLD", default=20_000)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
