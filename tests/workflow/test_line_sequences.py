@@ -350,9 +350,11 @@ class LineLife(RuleBasedStateMachine):
             return
         if sent_on <= o.agreed:
             o.notice_by_agreed = True
-        if first and revised is not None and revised <= o.agreed + timedelta(days=SILENCE_DAYS):
+        # A revised date on or before A (an earlier date was told in between) delays nothing
+        # the buyer holds the seller to: A stays.
+        if first and revised is not None and o.agreed < revised <= o.agreed + timedelta(days=SILENCE_DAYS):
             o.agreed, o.notice_by_agreed = revised, False  # silence is consent (435.2(b)(1)(ii))
-        elif first:
+        elif first and (revised is None or revised > o.agreed):
             o.deadline = o.deadline or o.agreed + timedelta(days=SILENCE_DAYS)  # (b)(1)(iii), (c)(2)
         elif revised is None or revised > o.agreed:
             o.deadline = o.deadline or o.agreed  # (b)(2), (c)(3)
@@ -468,3 +470,28 @@ def test_an_eu_line_keeps_article_18_through_any_sequence_of_slips_and_answers()
 
 def test_a_uk_line_keeps_cra_section_28_through_any_sequence_of_slips_and_answers():
     run_state_machine_as_test(UKLineLife, settings=LIVES)
+
+
+def _us_sequence(*steps):
+    """Run one US line through `steps` ((rule, kwargs) pairs), checking the rules after each."""
+    state = USLineLife()
+    try:
+        state.promise_a_line(eta_days=10)
+        state.regional_rules_hold()
+        for rule_name, kwargs in steps:
+            getattr(state, rule_name)(**kwargs)
+            state.regional_rules_hold()
+    finally:
+        state.teardown()
+
+
+def test_a_us_line_told_an_earlier_date_may_slip_back_up_to_its_checkout_date():
+    # Given a line told an earlier date than at checkout, whose PO then creeps back day by
+    # day: each notice tells a date still before the checkout date, which stands
+    _us_sequence(("pull_in", {"days": 7}), ("creep", {}), ("day_passes", {"days": 4}),
+                 ("creep", {}), ("day_passes", {"days": 2}), ("creep", {}))
+
+
+def test_a_us_line_pulled_in_twice_then_creeping_keeps_its_checkout_date():
+    _us_sequence(("pull_in", {"days": 7}), ("pull_in", {"days": 4}), ("creep", {}),
+                 ("day_passes", {"days": 2}), ("creep", {}))
