@@ -8,11 +8,12 @@ PORT ?= 8000
 export SITE_URL ?= http://127.0.0.1:$(PORT)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install demo serve worker test test-postgres bench lint check-deploy reset
+.PHONY: help install demo serve worker test test-postgres test-deep bench lint check-deploy reset
 
 help:
 	@echo "make demo     set everything up (venv, install, migrate, demo data, logins) and run server + worker"
 	@echo "make test     run the test suite (SQLite; set DATABASE_URL for PostgreSQL)"
+	@echo "make test-deep  the hypothesis properties with 10x their examples on random seeds"
 	@echo "make install  create .venv and install the pinned dependencies"
 	@echo "make bench    run the benchmarks (PostgreSQL; see docs/performance.md)"
 	@echo "make reset    delete the local SQLite database"
@@ -47,6 +48,13 @@ test: install
 
 test-postgres: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/backorder_desk} $(PY) -m pytest $(PYTEST_ARGS)
+
+# The hypothesis properties with PROPERTIES_DEPTH times their examples on random seeds
+# (tests/depth.py): a hunt for rare counterexamples, not part of CI. Set DATABASE_URL for PostgreSQL.
+PROPERTIES_DEPTH ?= 10
+test-deep: install
+	PROPERTIES_DEPTH=$(PROPERTIES_DEPTH) $(PY) -m pytest -p no:cacheprovider tests/promises/test_engine_properties.py \
+		tests/promises/test_allocate_new.py tests/intake/test_incremental_property.py tests/workflow/test_line_sequences.py
 
 bench: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/backorder_desk_bench} $(PY) bench/run.py

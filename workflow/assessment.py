@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from core.bulk import gc_paused
 from core.lookups import Ids
+from core.queue import enqueue_on_commit
 from core.urgency import Yielder, exceptions_being_raised, exceptions_being_raised_elsewhere
 from inventory.models import BackorderCap, Channel, Region
 from orders.models import OrderLine
@@ -334,10 +335,16 @@ def _slip_raise(line, promise, policy, decision: SlipDecision, exceptions: Excep
     if policy.late_notice_cancels and decision.notice_overdue:
         # 16 CFR 435.2(b)(1): a notice after T counts as none; (c)(5) treats the order as
         # cancelled. The past-due sweep cancels it and refunds; no late delay notice goes out.
+        # Where no cancellation date was set yet, the sweep runs once this commits (once per
+        # transaction), not at its next half hour: the order already counts as cancelled and
+        # the refund's clock is running. A line past its cancellation date is cancelled for
+        # want of consent, by the consent-deadline sweep that runs first.
         exceptions.resolve(line.pk, Kind.DELAY_NOTICE_DUE, "T passed before a notice went out")
         exceptions.raise_(line, Kind.PAST_DUE, due_by=today,
                           cause=f"{why}; T {decision.promised_date} passed without a delay notice "
                                 "(16 CFR 435.2(c)(5))", **fields)
+        if not decision.fixed_deadline:
+            enqueue_on_commit(PAST_DUE_SWEEP_TASK, coalesce=True)
         return Assessment(line.pk, "past_due", decision), None
     exceptions.raise_(line, Kind.DELAY_NOTICE_DUE, due_by=decision.notice_due_by,
                       notice_due_by=decision.notice_due_by, cause=why,
@@ -348,6 +355,10 @@ def _slip_raise(line, promise, policy, decision: SlipDecision, exceptions: Excep
         context=decision_context(decision, policy=policy, promise=promise, line=line, unknown=unknown),
     )
     return Assessment(line.pk, "slip", decision), request
+
+
+#: Cancels what a slip found past T without a notice (notifications.tasks).
+PAST_DUE_SWEEP_TASK = "notifications.tasks.past_due_sweep"
 
 
 def _cause_text(promise, decision, change, unknown) -> str:

@@ -1,13 +1,14 @@
 """Admin flows of the promise engine: receipts through the service, explanations, re-promise."""
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
 from inventory.models import PurchaseOrderLine, Receipt, StockLevel
 from promises.models import DirtyPool, Promise, PromiseChange
 from promises.services import dirty_pools_repromise, pools_mark_dirty
-from tests.intake.helpers import place, us_pool
+from tests.intake.helpers import MONDAY, place, us_pool
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +72,9 @@ def test_a_worker_dying_mid_pool_leaves_old_promises_and_the_mark(monkeypatch):
 
 
 def test_repromise_action_queues_the_orders_pools(admin_client, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
+    # On the day the order is placed: its pool's re-promise runs on commit, and later its
+    # ship date would have passed unshipped (a past-due line, cancelled at once in the US)
+    with time_machine.travel(MONDAY, tick=False), django_capture_on_commit_callbacks(execute=True):
         sku, _, _ = us_pool(on_hand=1)
         order, _ = place(sku)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

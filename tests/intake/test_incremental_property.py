@@ -27,6 +27,7 @@ from orders.models import Order, OrderLine
 from promises.intake import CustomerInput, LineInput, OrderInput, available_to_promise, order_place
 from promises.models import PoolSupply, Promise
 from promises.services import dirty_pools_repromise, pools_repromise_all
+from tests.depth import examples
 from tests.factories.inventory import (
     ChannelFactory,
     PurchaseOrderFactory,
@@ -60,7 +61,7 @@ class _Rollback(Exception):
     pass
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(channels=channel_specs, on_hand=st.integers(0, 4),
        po_lines=st.lists(st.tuples(st.integers(1, 5), st.sampled_from((3, 3, 10, 30))), max_size=3),

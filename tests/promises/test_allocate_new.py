@@ -23,9 +23,10 @@ from promises.engine import (
     balances_take,
     cover_bound,
 )
+from tests.depth import examples
 from tests.promises.test_engine_properties import CAL, NOW, POLICY, TODAY, _days
 
-ORDERS = settings(max_examples=400, deadline=None)
+ORDERS = settings(max_examples=examples(400), deadline=None)
 
 
 @st.composite

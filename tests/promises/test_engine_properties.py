@@ -9,12 +9,13 @@ from hypothesis import strategies as st
 
 from promises.calendar import ShipCalendar
 from promises.engine import Assignment, Demand, PoolPolicy, Strategy, Supply, allocate
+from tests.depth import examples
 
 NOW = datetime(2026, 3, 3, 14, 0, tzinfo=UTC)  # Tue 09:00 in New York
 TODAY = date(2026, 3, 3)
 CAL = ShipCalendar(timezone="America/New_York", cutoff=time(17, 0), handling_days=1, country="US")
 POLICY = PoolPolicy(lead_time_days=30, sell_beyond_supply=True)
-FAST = settings(max_examples=200, deadline=None)
+FAST = settings(max_examples=examples(200), deadline=None)
 
 
 def _days(n: int) -> date:
@@ -226,7 +227,7 @@ def test_kept_guarantees_meet_their_promise(supply, demand):
             assert a.confirmed and a.ship_date <= d.current_ship_date
 
 
-@settings(max_examples=2000, deadline=None)  # cheap, and its counterexamples are rare
+@settings(max_examples=examples(2000), deadline=None)  # cheap, and its counterexamples are rare
 @given(supplies(), demands())
 def test_repromising_unchanged_supply_moves_no_confirmed_line_later(supply, demand):
     # Given the engine's own answer recorded as each line's current promise
