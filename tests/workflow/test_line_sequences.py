@@ -58,6 +58,7 @@ from notifications.models import Notice
 from notifications.services import notices_send_due
 from orders.models import Cancellation, OrderLine
 from promises.models import DelayConsent, PromiseChange
+from promises.services import pools_repromise_all
 from tests.depth import RANDOM_SEEDS, examples
 from tests.factories.promises import backorder_line
 from tests.workflow.steps import LINK, ZONES, run_job
@@ -298,6 +299,7 @@ class LineLife(RuleBasedStateMachine):
         self.clock.shift(timedelta(days=1))
         if not self.line_open:
             return
+        run_job(pools_repromise_all)  # the nightly run: an overdue PO's units move to the next pick batch
         run_job(workflow.consent_deadlines_enforce)
         run_job(workflow.past_due_sweep)
         run_job(workflow.slips_sweep)
