@@ -223,6 +223,12 @@ def _lines_assess_chunk(line_ids, *, now, changes=None, given=None,
             exceptions.set_field(exc, notice_state=state, **_held_due_by(exc, request, state))
     exceptions.flush()
     _auto_cancel_dates_write(cancel_dates)
+    # A US line found past T with no notice already counts as cancelled and its refund's
+    # clock runs: the past-due sweep runs once this commits, not at its next half hour.
+    # A line past a cancellation date it had is cancelled for want of consent instead, by
+    # the consent-deadline sweep that runs first.
+    if any(r.outcome == "past_due" and not r.decision.fixed_deadline for r in results):
+        enqueue_on_commit(PAST_DUE_SWEEP_TASK, coalesce=True)
     return results, due
 
 
@@ -335,16 +341,10 @@ def _slip_raise(line, promise, policy, decision: SlipDecision, exceptions: Excep
     if policy.late_notice_cancels and decision.notice_overdue:
         # 16 CFR 435.2(b)(1): a notice after T counts as none; (c)(5) treats the order as
         # cancelled. The past-due sweep cancels it and refunds; no late delay notice goes out.
-        # Where no cancellation date was set yet, the sweep runs once this commits (once per
-        # transaction), not at its next half hour: the order already counts as cancelled and
-        # the refund's clock is running. A line past its cancellation date is cancelled for
-        # want of consent, by the consent-deadline sweep that runs first.
         exceptions.resolve(line.pk, Kind.DELAY_NOTICE_DUE, "T passed before a notice went out")
         exceptions.raise_(line, Kind.PAST_DUE, due_by=today,
                           cause=f"{why}; T {decision.promised_date} passed without a delay notice "
                                 "(16 CFR 435.2(c)(5))", **fields)
-        if not decision.fixed_deadline:
-            enqueue_on_commit(PAST_DUE_SWEEP_TASK, coalesce=True)
         return Assessment(line.pk, "past_due", decision), None
     exceptions.raise_(line, Kind.DELAY_NOTICE_DUE, due_by=decision.notice_due_by,
                       notice_due_by=decision.notice_due_by, cause=why,

@@ -502,8 +502,9 @@ def test_a_us_line_pulled_in_twice_then_creeping_keeps_its_checkout_date():
 
 
 def test_a_us_line_whose_slip_is_learnt_after_its_checkout_date_is_cancelled_at_once():
-    # Given a line promised from a PO that is overdue, nobody having moved its ETA, past T;
-    # when the ETA is moved at last, the slip is learnt after T with no notice sent: the
-    # order counts as cancelled (435.2(c)(5)) and is cancelled then, not at the next sweep
+    # Given a line promised from a PO that is overdue, nobody having moved its ETA, past T:
+    # the slip is learnt after T with no notice sent (by the nightly re-promise, or when the
+    # ETA is moved at last), so the order counts as cancelled (435.2(c)(5)) and is; the
+    # cancellation right at the assessment's commit is test_us_sequences'
     _us_sequence(("day_passes", {"days": 5}), ("day_passes", {"days": 5}), ("slip", {"days": 1}),
                  eta_days=5)

@@ -179,3 +179,19 @@ def test_a_buyer_who_applied_for_credit_is_owed_shipment_within_50_days_not_30()
         exc = OrderException.objects.get(line=b.line, kind=Kind.DELAY_NOTICE_DUE)
         assert exc.promised_date == START.date() + timedelta(days=50)
         assert "16 CFR 435.2(a)(2)" in exc.citations
+
+
+def test_a_slip_learnt_after_t_without_a_notice_is_cancelled_when_its_assessment_commits():
+    with time_machine.travel(START, tick=False) as clock:
+        # Given a line promised for T whose PO nobody moved while T passed unshipped
+        b = backorder_line("US", eta_days=3)
+        promised = b.promise.ship_date
+        clock.move_to(noon(promised + timedelta(days=2)))
+        # When the ETA is moved at last: the slip is learnt after T, with no notice sent
+        slip(b, days=7)
+        # Then the order counts as cancelled (435.2(c)(5)) and is, without waiting for the
+        # half-hourly sweep; no late delay notice goes out
+        b.refresh()
+        assert b.line.status == OrderLine.Status.CANCELLED
+        assert Cancellation.objects.get(line=b.line).reason == Cancellation.Reason.PAST_DUE
+        assert not sent(b.line, Notice.Kind.DELAY_NOTICE).exists()
