@@ -540,7 +540,7 @@ def _order_placed(order, lines, assignments, now) -> None:
     # An estimate accepted beyond confirmed supply goes to the exception queue at once.
     estimates = [line.id for line, a in zip(lines, assignments, strict=True) if not a.confirmed]
     if estimates:
-        workflow().lines_assess(line_ids=estimates, now=now)
+        workflow().lines_assess(line_ids=estimates, now=now, placed=order)
     workflow().order_placed(order=order, lines=lines, now=now)
 
 

@@ -39,8 +39,10 @@ class Workflow(Protocol):
     def promise_changes_assess(self, *, changes: list[PromiseChange], now: datetime) -> None:
         """Judge the lines whose promise a re-promise just changed (inside its transaction)."""
 
-    def lines_assess(self, *, line_ids: list[int], now: datetime) -> None:
-        """Judge these lines against what their customers were told (an estimate taken at intake)."""
+    def lines_assess(self, *, line_ids: list[int], now: datetime, placed: Order | None = None) -> None:
+        """Judge these lines against what their customers were told (an estimate taken at
+        intake). `placed`: the order they belong to, placed in this transaction (the lines
+        are new: nothing was sent, agreed or raised for them yet)."""
 
     def order_placed(self, *, order: Order, lines: list[OrderLine], now: datetime) -> None:
         """Tell the customer of an order's backordered lines (inside the intake transaction)."""

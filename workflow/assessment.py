@@ -162,34 +162,42 @@ def changes_carried(changes: list[PromiseChange]) -> dict[int, tuple]:
 
 
 def lines_assess(*, line_ids: list[int], now: datetime,
-                 changes: dict[int, PromiseChange] | None = None) -> list[Assessment]:
-    """Compare each open line's promise with what its customer was told; act on the gap."""
+                 changes: dict[int, PromiseChange] | None = None, placed=None) -> list[Assessment]:
+    """Compare each open line's promise with what its customer was told; act on the gap.
+
+    `placed` is the order these lines belong to when it is being placed in this
+    transaction (intake's estimates): nothing outside the transaction sees them yet, so no
+    notice, consent or exception of theirs is read, and the order's region and channel serve.
+    """
     changes = changes or {}
     results: list[Assessment] = []
     for start in range(0, len(line_ids), CHUNK_LINES):
         chunk = line_ids[start:start + CHUNK_LINES]
-        results += _lines_assess_chunk(chunk, now=now, changes=changes)[0]
+        results += _lines_assess_chunk(chunk, now=now, changes=changes, placed=placed)[0]
     return results
 
 
-def _lines_assess_chunk(line_ids, *, now, changes=None, given=None,
-                        notices_now=True) -> tuple[list[Assessment], _NoticesDue]:
+def _lines_assess_chunk(line_ids, *, now, changes=None, given=None, notices_now=True,
+                        placed=None) -> tuple[list[Assessment], _NoticesDue]:
     """Assess these lines; `changes` by line, or `given` (recorded_changes_assess's) checked
     against the lines' promise versions and completed from the database.
 
     With `notices_now` the notices are written here too; otherwise the delay exceptions get
     the state their notices are foreseen to have, and the caller writes the notices returned
-    with _notices_write_after."""
-    # Regions and channels are few: share one instance each instead of a join per line.
-    lines = lines_facts(line_ids, regions={r.pk: r for r in Region.objects.all()},
-                        channels={c.pk: c for c in Channel.objects.all()})
+    with _notices_write_after. With `placed` (lines_assess) the lines are new."""
+    if placed is not None:
+        regions, channels = {placed.region_id: placed.region}, {placed.channel_id: placed.channel}
+    else:  # regions and channels are few: share one instance each instead of a join per line
+        regions = {r.pk: r for r in Region.objects.all()}
+        channels = {c.pk: c for c in Channel.objects.all()}
+    lines = lines_facts(line_ids, regions=regions, channels=channels)
     if given is not None:
         changes = current_changes(lines, given)
     open_ids = [line.pk for line in lines if line.status in OrderLine.OPEN_STATUSES]
-    sent = delay_notices_sent(open_ids)
-    consents = express_consents(open_ids)
+    sent = delay_notices_sent(open_ids) if placed is None else {}
+    consents = express_consents(open_ids) if placed is None else set()
     caps = _promise_caps()
-    exceptions = ExceptionBatch(open_ids, now)
+    exceptions = ExceptionBatch(open_ids, now, none_open=placed is not None)
     policies: dict[str, RegionalPolicy] = {}
     due = _NoticesDue()
     results = []
@@ -209,7 +217,7 @@ def _lines_assess_chunk(line_ids, *, now, changes=None, given=None,
         results.append(result)
         if result.outcome == "earlier":
             due.delays_withdrawn[line.pk] = line.promise.version
-        elif result.outcome in ("back_on_time", "past_due"):
+        elif result.outcome in ("back_on_time", "past_due") and placed is None:  # a new line has no notice
             due.withdrawn[line.pk] = line.promise.version
         if request is not None:
             due.requests.append(request)

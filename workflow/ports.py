@@ -44,8 +44,8 @@ class RegionalWorkflow:
             return
         promise_changes_assess(changes=changes, now=now)
 
-    def lines_assess(self, *, line_ids: list[int], now: datetime) -> None:
-        lines_assess(line_ids=line_ids, now=now)
+    def lines_assess(self, *, line_ids: list[int], now: datetime, placed=None) -> None:
+        lines_assess(line_ids=line_ids, now=now, placed=placed)
 
     def order_placed(self, *, order, lines, now: datetime) -> None:
         notice_outbox().backorder_confirm(order=order, lines=lines, now=now)

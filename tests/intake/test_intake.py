@@ -247,3 +247,30 @@ def test_an_order_accepted_on_an_estimate_lands_in_the_exception_queue_without_a
     exception = OrderException.objects.get(line__order=order)
     assert exception.kind == OrderException.Kind.NO_CONFIRMED_SUPPLY
     assert exception.status == OrderException.Status.OPEN
+
+
+def test_intake_judges_an_estimate_as_a_later_assessment_would_without_reading_what_new_lines_lack():
+    """The lines of an order being placed have no notice, consent or exception yet: intake's
+    assessment reads none of them, and assessing the lines again once placed changes nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from notifications.models import Notice
+    from promises.models import OrderException
+    from workflow.assessment import lines_assess
+
+    sku, _, _ = us_pool(on_hand=0, po_qty=0, sell_beyond_supply=True)
+    with CaptureQueriesContext(connection) as placing:
+        order, _ = place(sku)
+    statements = [q["sql"] for q in placing.captured_queries]
+    assert not [sql for sql in statements if "promises_delayconsent" in sql]
+    assert not [sql for sql in statements if sql.startswith("SELECT") and "promises_orderexception" in sql]
+    assert not [sql for sql in statements if sql.startswith("UPDATE") and "notifications_notice" in sql]
+    exceptions = list(OrderException.objects.filter(line__order=order).values())
+    notices = list(Notice.objects.filter(order=order).values())
+    assert [e["kind"] for e in exceptions] == [OrderException.Kind.NO_CONFIRMED_SUPPLY]
+
+    line = order.lines.get()
+    assert [a.outcome for a in lines_assess(line_ids=[line.pk], now=MONDAY)] == ["back_on_time"]
+    assert list(OrderException.objects.filter(line__order=order).values()) == exceptions
+    assert list(Notice.objects.filter(order=order).values()) == notices
