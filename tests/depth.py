@@ -8,12 +8,13 @@ seeds, to hunt for the rare counterexample. A failure it finds becomes a test of
 
 import os
 
-DEPTH = int(os.environ.get("PROPERTIES_DEPTH") or 1)
+#: At least 1: an empty or zero PROPERTIES_DEPTH is the usual depth.
+DEPTH = max(int(os.environ.get("PROPERTIES_DEPTH") or 1), 1)
 
 
 def examples(n: int) -> int:
     """The examples a property with `n` usual ones runs at this depth."""
-    return n * max(DEPTH, 1)
+    return n * DEPTH
 
 
 #: Whether the seeds are random (a deep run) rather than fixed.

@@ -36,6 +36,8 @@ class ExceptionBatch:
         self.open: dict[tuple[int, str], OrderException] = {}
         self.new: list[OrderException] = []
         self.changed: dict[int, tuple[OrderException, set[str]]] = {}
+        # Lines no other transaction sees: none can raise their exceptions concurrently.
+        self.unseen = none_open
         if none_open:
             return
         rows = (OrderException.objects.filter(line_id__any=Ids(line_ids), status__in=OrderException.OPEN_STATUSES)
@@ -104,6 +106,9 @@ class ExceptionBatch:
             exc.updated_at = self.now
         if connection.vendor == "postgresql" and len(new) >= COPY_MIN_ROWS:
             inserted = _exceptions_copy_insert(new)
+        elif self.unseen:  # no savepoint: no concurrent insert to recover from
+            OrderException.objects.bulk_create(new, batch_size=1000)
+            inserted = [exc for exc in new if exc.pk is not None]
         else:
             try:
                 with transaction.atomic():

@@ -266,6 +266,10 @@ def test_intake_judges_an_estimate_as_a_later_assessment_would_without_reading_w
     assert not [sql for sql in statements if "promises_delayconsent" in sql]
     assert not [sql for sql in statements if sql.startswith("SELECT") and "promises_orderexception" in sql]
     assert not [sql for sql in statements if sql.startswith("UPDATE") and "notifications_notice" in sql]
+    # Its exception is inserted without a savepoint: no other transaction can raise it first.
+    exception_insert = next(i for i, sql in enumerate(statements)
+                            if sql.startswith("INSERT") and "promises_orderexception" in sql)
+    assert not statements[exception_insert - 1].startswith("SAVEPOINT")
     exceptions = list(OrderException.objects.filter(line__order=order).values())
     notices = list(Notice.objects.filter(order=order).values())
     assert [e["kind"] for e in exceptions] == [OrderException.Kind.NO_CONFIRMED_SUPPLY]
