@@ -185,7 +185,8 @@ def _lines_assess_chunk(line_ids, *, now, changes=None, given=None, notices_now=
     With `notices_now` the notices are written here too; otherwise the delay exceptions get
     the state their notices are foreseen to have, and the caller writes the notices returned
     with _notices_write_after. With `placed` (lines_assess) the lines are new."""
-    if placed is not None:
+    new_lines = placed is not None  # no notice, consent or exception of theirs exists yet
+    if new_lines:
         regions, channels = {placed.region_id: placed.region}, {placed.channel_id: placed.channel}
     else:  # regions and channels are few: share one instance each instead of a join per line
         regions = {r.pk: r for r in Region.objects.all()}
@@ -194,10 +195,10 @@ def _lines_assess_chunk(line_ids, *, now, changes=None, given=None, notices_now=
     if given is not None:
         changes = current_changes(lines, given)
     open_ids = [line.pk for line in lines if line.status in OrderLine.OPEN_STATUSES]
-    sent = delay_notices_sent(open_ids) if placed is None else {}
-    consents = express_consents(open_ids) if placed is None else set()
+    sent = {} if new_lines else delay_notices_sent(open_ids)
+    consents = set() if new_lines else express_consents(open_ids)
     caps = _promise_caps()
-    exceptions = ExceptionBatch(open_ids, now, none_open=placed is not None)
+    exceptions = ExceptionBatch(open_ids, now, unseen=new_lines)
     policies: dict[str, RegionalPolicy] = {}
     due = _NoticesDue()
     results = []
@@ -217,7 +218,7 @@ def _lines_assess_chunk(line_ids, *, now, changes=None, given=None, notices_now=
         results.append(result)
         if result.outcome == "earlier":
             due.delays_withdrawn[line.pk] = line.promise.version
-        elif result.outcome in ("back_on_time", "past_due") and placed is None:  # a new line has no notice
+        elif result.outcome in ("back_on_time", "past_due") and not new_lines:
             due.withdrawn[line.pk] = line.promise.version
         if request is not None:
             due.requests.append(request)

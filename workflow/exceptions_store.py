@@ -29,16 +29,15 @@ class ExceptionBatch:
     (simple_history's bulk helpers): a slip of 5,000 lines costs a handful of statements.
     """
 
-    def __init__(self, line_ids: Iterable[int], now: datetime, user=None, *, none_open: bool = False):
-        """Read (and lock) the lines' open exceptions; `none_open` for lines that can have
-        none yet (created in this transaction): nothing is read."""
-        self.now, self.user = now, user if getattr(user, "pk", None) else None
+    def __init__(self, line_ids: Iterable[int], now: datetime, user=None, *, unseen: bool = False):
+        """Read (and lock) the lines' open exceptions. `unseen`: lines created in this
+        transaction, which no other one sees: they have none open and none can be raised
+        for them concurrently, so nothing is read and new ones need no savepoint."""
+        self.now, self.user, self.unseen = now, user if getattr(user, "pk", None) else None, unseen
         self.open: dict[tuple[int, str], OrderException] = {}
         self.new: list[OrderException] = []
         self.changed: dict[int, tuple[OrderException, set[str]]] = {}
-        # Lines no other transaction sees: none can raise their exceptions concurrently.
-        self.unseen = none_open
-        if none_open:
+        if unseen:
             return
         rows = (OrderException.objects.filter(line_id__any=Ids(line_ids), status__in=OrderException.OPEN_STATUSES)
                 .select_for_update(of=("self",)).order_by("pk").values_list(*_ATTNAMES))
