@@ -145,6 +145,10 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 # and freeze what the process loaded (core.runtime.web_process_ready); 0 leaves the collector be.
 WEB_GC_THRESHOLD = env.int("WEB_GC_THRESHOLD", default=20_000)
 
+# GET /api/v1/availability/: the same question asked again within this many seconds in one
+# process gets the same answer (promises.intake.availability_answer); 0 computes every answer.
+AVAILABILITY_CACHE_SECONDS = env.float("AVAILABILITY_CACHE_SECONDS", default=1.0)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -10,3 +10,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Tests read availability right after changing supply; tests/api/test_availability_cache.py
+# turns the cache on where it is tested.
+AVAILABILITY_CACHE_SECONDS = 0

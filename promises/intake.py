@@ -14,7 +14,9 @@ and no cap is broken.
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from time import monotonic
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -230,6 +232,35 @@ def available_to_promise(*, sku: str, channel: str, region: str = "", qty: int,
         confirmed=a.confirmed and can_order, label=label, reason=verdict.reason,
         sources=tuple(_source(al) for al in a.allocations) if can_order else (),
     )
+
+
+#: Answers kept per process by availability_answer, at most (then they are all dropped).
+AVAILABILITY_ANSWERS_MAX = 10_000
+_answers: dict[tuple, tuple[float, Availability]] = {}
+
+
+def availability_answer(*, sku: str, channel: str, region: str = "", qty: int, locale: str = "") -> Availability:
+    """available_to_promise now, as a storefront asks it on every product page: the same
+    question asked again in this process within settings.AVAILABILITY_CACHE_SECONDS gets
+    the answer given first (0: every answer is computed).
+
+    An answer is therefore at most that old; the order itself is judged again under its
+    pools' locks at intake, so an old answer never promises a unit twice. Bad input is not
+    kept: it raises each time.
+    """
+    seconds = settings.AVAILABILITY_CACHE_SECONDS
+    if seconds <= 0:
+        return available_to_promise(sku=sku, channel=channel, region=region, qty=qty, locale=locale)
+    key = (sku, channel, region, qty, locale)
+    now = monotonic()
+    kept = _answers.get(key)
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    answer = available_to_promise(sku=sku, channel=channel, region=region, qty=qty, locale=locale)
+    if len(_answers) >= AVAILABILITY_ANSWERS_MAX:
+        _answers.clear()
+    _answers[key] = (now + seconds, answer)
+    return answer
 
 
 def _probe_allocate(probe: engine.Demand, sku: SKU, warehouse: Warehouse, region: Region,

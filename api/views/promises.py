@@ -15,7 +15,7 @@ from api.serializers.promises import (
     availability_json,
 )
 from api.views.base import PartnerListView, PartnerView, errors
-from promises.intake import available_to_promise
+from promises.intake import availability_answer
 from promises.models import OrderException, PromiseChange
 
 
@@ -53,8 +53,8 @@ class AvailabilityView(PartnerView):
         query = self.input(AvailabilityQuerySerializer, request.query_params)
         if query["channel"] not in self.partner.channel_codes:
             raise NotFound(f"No channel {query['channel']!r} for this API key.")
-        answer = available_to_promise(sku=query["sku"], channel=query["channel"], region=query.get("region") or "",
-                                      qty=query["qty"], locale=query["locale"])
+        answer = availability_answer(sku=query["sku"], channel=query["channel"], region=query.get("region") or "",
+                                     qty=query["qty"], locale=query["locale"])
         return Response(availability_json(answer))
 
 
