@@ -49,7 +49,7 @@ class AvailabilitySerializer(serializers.Serializer):
 def availability_json(answer) -> dict:
     """An Availability as AvailabilitySerializer writes it (the schema's shape), built
     directly: a storefront asks on every product page, and DRF copies a serializer's
-    fields each time it builds one. tests/api/test_availability.py proves they agree."""
+    fields each time it builds one. tests/api/test_promises.py proves they agree."""
     return {
         "status": answer.status, "can_order": answer.can_order, "ship_date": _iso(answer.ship_date),
         "delivery_from": _iso(answer.delivery_from), "delivery_to": _iso(answer.delivery_to),

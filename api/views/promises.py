@@ -28,7 +28,9 @@ class AvailabilityView(PartnerView):
         description="Whether `qty` units can be ordered now on a channel, and the promise an "
         "order would get. A refusal is an answer (`can_order: false` with a `reason`), not an "
         "error; an unknown SKU answers `unavailable` / `unknown_sku`. A channel the key does "
-        "not hold is 404 (unknown and foreign channels look the same).",
+        "not hold is 404 (unknown and foreign channels look the same). A server process "
+        "keeps an answer for up to a second (AVAILABILITY_CACHE_SECONDS): the same question "
+        "within it gets the same answer. The order itself is judged again when it is placed.",
         parameters=[AvailabilityQuerySerializer],
         responses={200: AvailabilitySerializer, **errors(400, 404)},
         examples=[
