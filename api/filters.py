@@ -26,10 +26,15 @@ class PartnerFilterBackend(DjangoFilterBackend):
 
     def filter_queryset(self, request, queryset, view):
         filterset_class = self.get_filterset_class(view, queryset)
-        if filterset_class is not None and not any(
-                key.startswith(name) for key in request.query_params for name in filterset_class.base_filters):
+        if filterset_class is not None and not filters_named(request, filterset_class):
             return queryset
         return super().filter_queryset(request, queryset, view)
+
+
+def filters_named(request, filterset_class) -> bool:
+    """Whether the request names one of the filterset's filters (or a parameter that
+    starts with one's name)."""
+    return any(key.startswith(name) for key in request.query_params for name in filterset_class.base_filters)
 
 
 class IntegerFilter(df.NumberFilter):

@@ -19,6 +19,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from core.compiled import compiled_values
 from core.errors import InvalidInput
 
 
@@ -31,17 +32,41 @@ class KeysetPagination(BasePagination):
     cursor_query_param = "cursor"
 
     def paginate_queryset(self, queryset, request, view=None):
+        return self._paginate(request, view, queryset.model,
+                              lambda position, forward: list(self._page(queryset, position, forward)))
+
+    def paginate_build(self, build, request, view, model, **values):
+        """paginate_queryset of the values() queryset `build(**values)`, its page's SQL
+        compiled once per page size, direction and cursor presence (core.compiled): the
+        view builds no queryset. `values` are arrays of ids, strings, integers or datetimes."""
+
+        def read(position, forward):
+            def page_build(**given):
+                # The cursor's values come as parameters of their own: c0, c1 ...
+                at = tuple(given.pop(f"c{i}") for i in range(len(self.fields))) if position is not None else None
+                return self._page(build(**given), at, forward)
+
+            cursor = {f"c{i}": v for i, v in enumerate(position)} if position is not None else {}
+            variant = (build.__module__, build.__qualname__, self.page_size, forward, position is not None)
+            return compiled_values(page_build, variant, **values, **cursor)
+
+        return self._paginate(request, view, model, read)
+
+    def _page(self, queryset, position, forward):
+        if position is not None:
+            queryset = queryset.filter(self._after(position, forward))
+        ordering = self.fields if forward else tuple(f"-{f}" for f in self.fields)
+        return queryset.order_by(*ordering)[: self.page_size + 1]
+
+    def _paginate(self, request, view, model, read):
         self.request = request
         self.fields = tuple(view.cursor_ordering)
         self.page_size = self._page_size(request)
         self.base_url = request.build_absolute_uri()
         raw = request.query_params.get(self.cursor_query_param)
-        forward, position = (True, None) if not raw else self._decode(raw, queryset.model)
+        forward, position = (True, None) if not raw else self._decode(raw, model)
 
-        if position is not None:
-            queryset = queryset.filter(self._after(position, forward))
-        ordering = self.fields if forward else tuple(f"-{f}" for f in self.fields)
-        rows = list(queryset.order_by(*ordering)[: self.page_size + 1])
+        rows = read(position, forward)
         has_more = len(rows) > self.page_size
         rows = rows[: self.page_size]
         if not forward:

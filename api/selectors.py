@@ -3,6 +3,7 @@
 from django.db.models import Prefetch, QuerySet
 
 from api.auth import Partner
+from api.serializers.orders import order_rows
 from inventory.models import SKU, PurchaseOrder, PurchaseOrderLine
 from orders.models import Cancellation, Order, OrderLine
 from promises.models import OrderException, PromiseChange
@@ -15,6 +16,12 @@ def skus_all() -> QuerySet[SKU]:
 def purchase_orders_all() -> QuerySet[PurchaseOrder]:
     return PurchaseOrder.objects.select_related("supplier", "warehouse").prefetch_related(
         Prefetch("lines", queryset=PurchaseOrderLine.objects.select_related("sku").order_by("id")))
+
+
+#: The order pull's cursor: the order's sync clock (orders.models.OrderSync), shown as its
+#: updated_at. Ties break on the sync row's own order id, so the whole keyset condition is
+#: on one index.
+ORDER_CURSOR = ("sync__updated_at", "sync__order_id")
 
 
 def orders_visible(partner: Partner) -> QuerySet[Order]:
@@ -53,6 +60,12 @@ _RELATED_UNREAD = (
     "region__default_warehouse", "region__hold_notices_for_review",
     "customer__region", "customer__created_at", "customer__channel",
 )
+
+
+def order_rows_of_channels(channel_ids) -> QuerySet[Order]:
+    """The list rows (api.serializers.orders.order_rows, with the pull's cursor columns) of
+    the orders of these channels: what orders_visible gives a key holding them, as rows."""
+    return order_rows(Order.objects.filter(sync__channel_id__any=channel_ids), *ORDER_CURSOR)
 
 
 def order_visible_get(partner: Partner, order_id) -> Order | None:

@@ -7,11 +7,13 @@ path saves"). On PostgreSQL a queryset whose id filters use the
 same for every call: it is compiled once, with markers in the places of the varying
 values, and later calls only swap the values. Other databases compile every time.
 
-Swapped values skip the ORM's preparation of each value: give arrays of ids or codes and
-strings, as the field holds them.
+Swapped values skip the ORM's preparation of each value: give arrays of ids or codes,
+strings, integers and aware datetimes, as the field holds them. An integer or a datetime
+may stand in several places (a cursor's keyset condition names its values twice or more).
 """
 
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -21,15 +23,18 @@ from django.db.transaction import TransactionManagementError
 _compiled: dict[tuple, tuple[str, tuple, dict[int, str], bool]] = {}
 
 
-def compiled_sql(build: Callable[..., QuerySet], /, **values: Iterable | str | None) -> tuple[str, list]:
+def compiled_sql(build: Callable[..., QuerySet], variant: tuple = (), /,
+                 **values: Iterable | str | int | datetime | None) -> tuple[str, list]:
     """Return (sql, params) of `build(**values)`, compiling it only once on PostgreSQL.
 
     Each value is an array (list, tuple, set ...) of ids or codes, which `build` must pass
-    to an `__any` lookup, or a string, which must reach the SQL as one parameter, or None,
-    for which `build` leaves its filter out. The SQL is compiled once per `build` function
-    and kind of each value; any other parameter of it must not depend on the values.
+    to an `__any` lookup, or a string, which must reach the SQL as one parameter, or an
+    integer or an aware datetime, which may reach it as several, or None, for which `build`
+    leaves its filter out. The SQL is compiled once per `build` function, `variant` and
+    kind of each value; any other parameter of it must not depend on the values, and
+    `variant` names whatever else shapes it (a closure's page size, say).
     """
-    return _compiled_sql((build.__module__, build.__qualname__), build, values)
+    return _compiled_sql((build.__module__, build.__qualname__, *variant), build, values)
 
 
 def _compiled_sql(name: tuple, build: Callable[..., QuerySet], values: dict) -> tuple[str, list]:
@@ -40,15 +45,18 @@ def _compiled_sql(name: tuple, build: Callable[..., QuerySet], values: dict) -> 
     found = _compiled.get(key)
     if found is None:
         # Values no row holds, one per name, to find each value's parameter.
-        markers = {k: f"\x1fmarker {k}\x1f" if kind == "text" else [-7_919_000 - i]
-                   for i, (k, kind) in enumerate(kinds) if kind != "none"}
+        markers = {k: _marker(i, k, kind) for i, (k, kind) in enumerate(kinds) if kind != "none"}
         queryset = build(**{k: markers.get(k) for k in values})
         sql, params = queryset.query.sql_with_params()
         # A text column prepares an id marker as text: ["-7919000"] marks an array of codes.
         slots = {i: k for i, p in enumerate(params) for k, m in markers.items()
-                 if p == m or (isinstance(m, list) and p == [str(x) for x in m])}
-        if sorted(slots.values()) != sorted(markers):
-            raise ValueError(f"{build.__qualname__}: every value must reach the SQL as exactly one parameter")
+                 if type(p) is type(m) and (p == m or (isinstance(m, list) and p == [str(x) for x in m]))}
+        found_names = sorted(slots.values())
+        once = sorted(k for k, kind in kinds if kind in ("text", "array"))
+        if (set(found_names) != set(markers)
+                or [k for k in found_names if k in once] != once):
+            raise ValueError(f"{build.__qualname__}: every array or string must reach the SQL as exactly one "
+                             "parameter, every integer or datetime as one or more")
         found = _compiled[key] = (sql, tuple(params), slots, bool(queryset.query.select_for_update))
     sql, params, slots, for_update = found
     if for_update and connection.get_autocommit():
@@ -56,8 +64,20 @@ def _compiled_sql(name: tuple, build: Callable[..., QuerySet], values: dict) -> 
         raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
     params = list(params)
     for i, k in slots.items():
-        params[i] = values[k] if isinstance(values[k], str) else list(values[k])
+        value = values[k]
+        params[i] = list(value) if _kind(k, value) == "array" else value
     return sql, params
+
+
+def _marker(i: int, name: str, kind: str):
+    """A value no row holds, of the kind given, to find the parameters it becomes."""
+    if kind == "text":
+        return f"\x1fmarker {name}\x1f"
+    if kind == "int":
+        return -7_919_000 - i
+    if kind == "datetime":
+        return datetime(1901, 2, 3, 4, 5, 6, 700_000 + i, tzinfo=UTC)
+    return [-7_919_000 - i]
 
 
 def compiled_objects(model, build: Callable[..., QuerySet], /, **values) -> RawQuerySet:
@@ -99,14 +119,15 @@ def compiled_chain(model, path: tuple[str, ...], build: Callable[..., QuerySet],
     return found
 
 
-def compiled_values(build: Callable[..., QuerySet], /, **values) -> list[dict]:
+def compiled_values(build: Callable[..., QuerySet], variant: tuple = (), /, **values) -> list[dict]:
     """The rows of `build(**values)`, a values() queryset, as dicts, its SQL compiled once
     as by compiled_sql; each column converted as the queryset itself would convert it (the
     backend's and the field's converters: SQLite's decimals and datetimes, JSON ...)."""
-    sql, params = compiled_sql(build, **values)
-    shape = _values_shapes.get((build, connection.vendor))
+    sql, params = compiled_sql(build, variant, **values)
+    shape_key = (build.__module__, build.__qualname__, *variant, connection.vendor)
+    shape = _values_shapes.get(shape_key)
     if shape is None:
-        shape = _values_shapes[(build, connection.vendor)] = _values_shape(build(**values))
+        shape = _values_shapes[shape_key] = _values_shape(build(**values))
     names, converters = shape
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -127,13 +148,16 @@ def _values_shape(queryset: QuerySet) -> tuple[tuple[str, ...], list]:
     """The column names of a values() queryset and, by position, the converters of those
     columns that have any."""
     query = queryset.query
-    if query.extra_select or query.annotation_select or not query.values_select:
-        raise ValueError("compiled_values takes a values() queryset of field names only")
+    if query.extra_select or not query.values_select:
+        raise ValueError("compiled_values takes a values() queryset of field names and annotations")
     compiler = query.get_compiler(connection.alias)
     compiler.setup_query()
     columns = [col for col, _sql, _alias in compiler.select]
+    names = (*query.values_select, *query.annotation_select)
+    if len(names) != len(columns):
+        raise ValueError("compiled_values: the columns selected are not the values named")
     converters = sorted(compiler.get_converters(columns).items())  # (position, (converters, column))
-    return tuple(query.values_select), converters
+    return names, converters
 
 
 class _ChainShape:
@@ -179,6 +203,11 @@ def _kind(name: str, value) -> str:
         return "none"
     if isinstance(value, str):
         return "text"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "int"
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return "datetime"
     if isinstance(value, Iterable) and not isinstance(value, bytes | dict):
         return "array"
-    raise TypeError(f"{name}: give an array of ids or codes, a string or None, not {type(value).__name__}")
+    raise TypeError(f"{name}: give an array of ids or codes, a string, an integer, an aware datetime "
+                    f"or None, not {type(value).__name__}")

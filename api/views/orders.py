@@ -5,10 +5,10 @@ from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from api.filters import OrderFilter
+from api.filters import OrderFilter, filters_named
 from api.models import Scope
 from api.pagination import KeysetPagination
-from api.selectors import order_visible_get, orders_visible
+from api.selectors import ORDER_CURSOR, order_rows_of_channels, order_visible_get, orders_visible
 from api.serializers.orders import (
     CancelWriteSerializer,
     OrderSerializer,
@@ -90,9 +90,7 @@ class OrderListView(PartnerListView):
     serializer_class = OrderSerializer
     filterset_class = OrderFilter
     pagination_class = OrderRowPagination
-    # The order's sync clock (orders.models.OrderSync), shown as its updated_at. Ties break
-    # on the sync row's own order id, so the whole keyset condition is on one index.
-    cursor_ordering = ("sync__updated_at", "sync__order_id")
+    cursor_ordering = ORDER_CURSOR
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no key
@@ -107,8 +105,12 @@ class OrderListView(PartnerListView):
         responses={200: OrderSerializer(many=True), **errors(400)})
     def get(self, request, *args, **kwargs):
         # Rows, not instances: OrderSerializer's representation built by orders_from_rows.
-        queryset = self.filter_queryset(self.get_queryset()).prefetch_related(None)
-        rows = self.paginate_queryset(order_rows(queryset, *self.cursor_ordering))
+        if filters_named(request, self.filterset_class):
+            queryset = self.filter_queryset(self.get_queryset()).prefetch_related(None)
+            rows = self.paginate_queryset(order_rows(queryset, *self.cursor_ordering))
+        else:  # a pull by cursor alone: the page's SQL is compiled once, not built per page
+            rows = self.paginator.paginate_build(order_rows_of_channels, request, self, Order,
+                                                 channel_ids=sorted(self.partner.channel_ids))
         return self.get_paginated_response(orders_from_rows(rows))
 
     @extend_schema(

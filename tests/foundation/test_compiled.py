@@ -1,10 +1,12 @@
 """core.compiled: a queryset compiled once returns what the ORM returns for each call."""
 
+from datetime import datetime
 from unittest import mock
 
 import pytest
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.db.transaction import TransactionManagementError
 
 from core import compiled
@@ -97,9 +99,9 @@ def test_a_value_that_does_not_reach_the_sql_as_one_parameter_is_refused():
         compiled_sql(filtered_with_in, ids=[1, 2])
 
 
-def test_a_value_neither_array_nor_string_is_refused():
+def test_a_value_of_no_kind_compiled_sql_knows_is_refused():
     with pytest.raises(TypeError, match="codes: give an array"):
-        compiled_sql(_codes, codes=5)
+        compiled_sql(_codes, codes=5.5)
 
 
 @pytest.mark.postgres
@@ -142,9 +144,42 @@ def test_compiled_values_returns_the_orm_s_values_rows(skus, monkeypatch):
     assert got[0]["updated_at"].tzinfo is not None  # converted as the ORM converts (SQLite's text)
 
 
-def test_compiled_values_takes_only_plain_values_querysets():
+def _sku_values_named(ids):
+    return SKU.objects.filter(pk__any=ids).order_by("pk").values("code", code_lower=Lower("code"))
+
+
+def test_compiled_values_reads_annotations_too(skus, monkeypatch):
+    monkeypatch.setattr(compiled, "_values_shapes", {})
+    ids = [s.pk for s in skus]
+    assert compiled.compiled_values(_sku_values_named, ids=ids) == list(_sku_values_named(ids))
+    assert compiled.compiled_values(_sku_values_named, ids=ids)[0]["code_lower"] == skus[0].code.lower()
+
+
+def test_compiled_values_takes_only_values_querysets():
     with pytest.raises(ValueError, match="values"):
-        compiled._values_shape(SKU.objects.values("code").annotate(n=Count("id")))
+        compiled._values_shape(SKU.objects.all())
+
+
+def _after(ids, at, after_id):
+    # The keyset condition of a cursor page: the datetime reaches the SQL three times.
+    return (SKU.objects.filter(pk__any=ids)
+            .filter(Q(updated_at__gte=at), Q(updated_at__gt=at) | Q(updated_at=at, pk__gt=after_id))
+            .order_by("updated_at", "pk").values("pk"))
+
+
+def test_integers_and_datetimes_may_reach_the_sql_several_times(skus, monkeypatch):
+    monkeypatch.setattr(compiled, "_values_shapes", {})
+    ids = [s.pk for s in skus]
+    ordered = list(SKU.objects.filter(pk__any=ids).order_by("updated_at", "pk"))
+    for variant, cursor in enumerate(ordered[:2]):
+        got = compiled.compiled_values(_after, ids=ids, at=cursor.updated_at, after_id=cursor.pk)
+        assert got == list(_after(ids, cursor.updated_at, cursor.pk)), variant
+        assert [row["pk"] for row in got] == [s.pk for s in ordered[variant + 1:]]
+
+
+def test_a_naive_datetime_is_refused():
+    with pytest.raises(TypeError, match="aware datetime"):
+        compiled_sql(_after, ids=[1], at=datetime(2026, 1, 1), after_id=1)  # noqa: DTZ001
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
