@@ -120,9 +120,10 @@ class KeysetPagination(BasePagination):
             )
             if any(v is None for v in position):
                 raise ValueError
-            # PostgreSQL refuses offsets past ±15:59: compare in UTC.
-            position = tuple(v.astimezone(UTC) if isinstance(v, datetime) and v.tzinfo else v
-                             for v in position)
+            # PostgreSQL refuses offsets past ±15:59: compare in UTC. The cursors given out
+            # carry their offset; a timestamp without one is read as UTC.
+            position = tuple((v.astimezone(UTC) if v.tzinfo else v.replace(tzinfo=UTC))
+                             if isinstance(v, datetime) else v for v in position)
         except (ValueError, KeyError, TypeError, AttributeError, OverflowError, binascii.Error,
                 ValidationError):
             raise InvalidInput("The cursor is not valid; start again without it.",

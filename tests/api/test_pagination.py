@@ -105,3 +105,10 @@ def test_a_pull_by_cursor_alone_reads_what_a_filtered_pull_reads(us_client):
     body = us_client.get("/api/v1/orders/?page_size=7").json()
     back = us_client.get(us_client.get(body["next"]).json()["previous"]).json()
     assert back["results"] == body["results"]
+
+
+@pytest.mark.parametrize("at", ["2000-01-01T00:00:00", "2000-01-01", "2000-01-01T00:00:00+14:00"])
+def test_a_cursor_timestamp_without_or_with_any_offset_is_read_not_a_server_error(us_client, at):
+    body = us_client.get("/api/v1/orders/", {"cursor": token({"d": "n", "k": [at, 0]}), "page_size": 3})
+    assert body.status_code == 200, body.content[:300]
+    assert len(body.json()["results"]) == 3
