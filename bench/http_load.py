@@ -300,7 +300,7 @@ def client_run(index: int, job: dict, ready, start, out) -> None:
     statuses: Counter = Counter()
     codes: Counter = Counter()
     errors: Counter = Counter()
-    latencies, n = [], 0
+    latencies, sent, n = [], [], 0
     while time.perf_counter() < deadline:
         n += 1
         if kind == "order":
@@ -325,6 +325,7 @@ def client_run(index: int, job: dict, ready, start, out) -> None:
             connects += 1
             continue
         latencies.append(time.perf_counter() - started)
+        sent.append(started - began)
         statuses[response.status] += 1
         if response.status >= 300:
             try:
@@ -335,7 +336,7 @@ def client_run(index: int, job: dict, ready, start, out) -> None:
             connects += 1
     out.put({"index": index, "t0": t0, "t_end": time.time(), "cpu_s": time.process_time() - cpu0,
              "requests": len(latencies), "statuses": dict(statuses), "codes": dict(codes),
-             "errors": dict(errors), "connects": connects, "latencies": latencies})
+             "errors": dict(errors), "connects": connects, "latencies": latencies, "sent": sent})
     conn.close()
 
 
@@ -360,11 +361,14 @@ def clients_run(job: dict, clients: int) -> dict:
     codes: Counter = Counter()
     errors: Counter = Counter()
     latencies = []
+    by_second: dict[int, list[float]] = {}
     for r in results:
         statuses.update({int(k): v for k, v in r["statuses"].items()})
         codes.update(r["codes"])
         errors.update(r["errors"])
         latencies += r["latencies"]
+        for at, latency in zip(r["sent"], r["latencies"], strict=True):
+            by_second.setdefault(int(at), []).append(latency)
     ok = statuses[200] + statuses[201]
     lat = summary(latencies) if latencies else None
     return {
@@ -378,8 +382,19 @@ def clients_run(job: dict, clients: int) -> dict:
         "client_cpu_share": sum(r["cpu_s"] for r in results) / (window * (os.cpu_count() or 1)),
         "p50_ms": lat["p50"] * 1000 if lat else None, "p95_ms": lat["p95"] * 1000 if lat else None,
         "max_ms": lat["max"] * 1000 if lat else None,
+        # Each second of the run (by when its requests were due): requests, p95 and max, ms.
+        "seconds": [[second, len(lats), round(summary(lats)["p95"] * 1000, 1), round(max(lats) * 1000, 1)]
+                    for second, lats in sorted(by_second.items())],
         "load_start": [round(x, 2) for x in load_start], "load_end": [round(x, 2) for x in load_average()],
     }
+
+
+def _slow_seconds(r: dict, bound_ms: float) -> str:
+    """The seconds of a run whose requests' p95 passed `bound_ms`: when the run stalled."""
+    slow = [f"{second} s: p95 {p95:.0f} ms, max {worst:.0f} ms ({n} requests)"
+            for second, n, p95, worst in r["seconds"] if p95 > bound_ms]
+    return (f"    seconds with a p95 over {bound_ms:g} ms: {len(slow)} of {len(r['seconds'])}"
+            + ("; " + "; ".join(slow) if slow else ""))
 
 
 def _line(label: str, r: dict, unit: str = "requests/s", rate_key: str = "ok_per_s") -> str:
@@ -495,6 +510,7 @@ def main(argv=None) -> dict:
         with timed(f"GET availability, paced at {rate:g}/s", setup):
             runs["availability_paced"] = clients_run({**get_job, "rate": rate}, args.clients)
         print(_line(f"GET availability at {rate:g}/s", runs["availability_paced"]))
+        print(_slow_seconds(runs["availability_paced"], TARGETS["availability_p95_ms"]))
         with timed("POST orders", setup):
             runs["orders"] = clients_run({**base_job, "port": server.port, "kind": "order", "tag": "R",
                                           "channels": channels}, args.clients)
