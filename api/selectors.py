@@ -40,8 +40,7 @@ def orders_visible(partner: Partner) -> QuerySet[Order]:
         "promise__ship_date", "promise__delivery_from", "promise__delivery_to",
         "promise__confirmed", "promise__stock_qty", "promise__sources",
     ).order_by("id")
-    # Filtered on the sync row's copy of the channel: a pull is one range of its index.
-    return Order.objects.filter(sync__channel_id__in=partner.channel_ids).select_related(
+    return _orders_of_channels(partner.channel_ids).select_related(
         "channel", "region", "customer", "sync",
     ).defer(*_RELATED_UNREAD).prefetch_related(
         Prefetch("lines", queryset=lines, to_attr="line_list"),
@@ -65,7 +64,13 @@ _RELATED_UNREAD = (
 def order_rows_of_channels(channel_ids) -> QuerySet[Order]:
     """The list rows (api.serializers.orders.order_rows, with the pull's cursor columns) of
     the orders of these channels: what orders_visible gives a key holding them, as rows."""
-    return order_rows(Order.objects.filter(sync__channel_id__any=channel_ids), *ORDER_CURSOR)
+    return order_rows(_orders_of_channels(channel_ids), *ORDER_CURSOR)
+
+
+def _orders_of_channels(channel_ids) -> QuerySet[Order]:
+    """The one scope of every order read of the API. Filtered on the sync row's copy of the
+    channel: a pull is one range of its index."""
+    return Order.objects.filter(sync__channel_id__any=channel_ids)
 
 
 def order_visible_get(partner: Partner, order_id) -> Order | None:
