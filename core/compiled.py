@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 
 from django.db import connection
 from django.db.models import QuerySet
-from django.db.models.query import RawQuerySet
 from django.db.transaction import TransactionManagementError
 
 _compiled: dict[tuple, tuple[str, tuple, dict[int, str], bool]] = {}
@@ -80,11 +79,14 @@ def _marker(i: int, name: str, kind: str):
     return [-7_919_000 - i]
 
 
-def compiled_objects(model, build: Callable[..., QuerySet], /, **values) -> RawQuerySet:
+def compiled_objects(model, build: Callable[..., QuerySet], /, **values) -> list:
     """The `model` instances `build(**values)` selects (without its select_related), its
-    SQL compiled once as by compiled_sql."""
-    sql, params = compiled_sql(build, **values)
-    return model.objects.raw(sql, params)
+    SQL compiled once as by compiled_sql.
+
+    The rows become instances as compiled_chain builds them (Model.from_db), not through a
+    RawQuerySet, which maps the cursor's columns to fields anew on every call: a third of
+    a millisecond per read, several times an order's intake."""
+    return compiled_chain(model, (), build, **values)
 
 
 def compiled_chain(model, path: tuple[str, ...], build: Callable[..., QuerySet], /, **values) -> list:
