@@ -79,6 +79,21 @@ def _marker(i: int, name: str, kind: str):
     return [-7_919_000 - i]
 
 
+def generic_plans_for_transaction() -> None:
+    """Run the rest of the current transaction's prepared statements on generic plans
+    (PostgreSQL; elsewhere, nothing). `SET LOCAL` ends with the transaction.
+
+    PostgreSQL plans a prepared statement again for each call's parameters until a generic
+    plan looks as cheap as those custom plans; for reads whose arrays of ids it cannot size
+    (the compiled reads here) it may never decide so, and planning a read of a few rows
+    across five tables costs more than running it (intake's pool ledger: 0.3-1.5 ms
+    planned, 0.2 ms run).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+
+
 def compiled_objects(model, build: Callable[..., QuerySet], /, **values) -> list:
     """The `model` instances `build(**values)` selects (without its select_related), its
     SQL compiled once as by compiled_sql.

@@ -24,7 +24,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from core.compiled import compiled_chain, compiled_objects
+from core.compiled import compiled_chain, compiled_objects, generic_plans_for_transaction
 from core.errors import BusinessRefusal, InvalidInput
 from inventory.models import SKU, BackorderCap, Channel, Region, Strategy, Warehouse
 from inventory.services import StockRowsMissing, pools_lock_in_warehouse, stock_rows_create
@@ -337,12 +337,21 @@ def order_place(*, data: OrderInput, now: datetime | None = None) -> tuple[Order
 
 def _order_place_atomic(data, channel, region, skus, now):
     try:
-        with transaction.atomic():
-            return _order_place_locked(data, channel, region, skus, now)
+        placed = _order_place_transaction(data, channel, region, skus, now)
     except StockRowsMissing as missing:
         # Rolled back, so no lock is held while the rows are created (pools_lock's rule).
         stock_rows_create(missing.pools)
+        placed = _order_place_transaction(data, channel, region, skus, now)
+    if isinstance(placed, BusinessRefusal):
+        raise placed  # refused before anything was written: its transaction committed nothing
+    return placed
+
+
+def _order_place_transaction(data, channel, region, skus, now):
+    outermost = not transaction.get_connection().in_atomic_block
     with transaction.atomic():
+        if outermost:  # an order's own transaction (not a caller's): its reads on generic plans
+            generic_plans_for_transaction()
         return _order_place_locked(data, channel, region, skus, now)
 
 
@@ -398,6 +407,16 @@ NEW_LINE_ID = 2**62
 
 
 def _order_place_locked(data, channel, region, skus, now):
+    """Place the order under its pools' locks: return (order, True), or the BusinessRefusal
+    of an order refused before anything was written, for the caller to raise once the
+    transaction has ended.
+
+    Such a refusal ends its transaction with a COMMIT of nothing rather than a ROLLBACK:
+    psycopg forgets every statement prepared on the connection at a ROLLBACK, and a
+    refused order would otherwise cost every later order on that connection its prepared
+    statements (docs/performance.md, (c)). A refusal after the order's first write (a
+    full run's) raises, and rolls back.
+    """
     warehouse = _warehouse(region)
     pools = {(skus[line.sku].id, warehouse.id) for line in data.lines}
     # A repeat of an order, or a concurrent request with the same (channel, external id)
@@ -405,20 +424,25 @@ def _order_place_locked(data, channel, region, skus, now):
     # order_place returns the first order.
     pools_lock_in_warehouse([sku_id for sku_id, _ in pools], warehouse.id)
     taken, bounds = _ledger_allocate(data, channel, skus, warehouse, pools, now)
-    if len(taken) < len(pools):
-        # Refuse without the full run where the ledger proves a full run would refuse.
-        _refusal_prove(data, skus, taken, bounds)
+    in_full = len(taken) < len(pools)
+    try:
+        if in_full:
+            # Refuse without the full run where the ledger proves a full run would refuse.
+            _refusal_prove(data, skus, taken, bounds)
+        else:
+            by_index = {a.line_id - NEW_LINE_ID: a for _ledger, _demand, assignments in taken.values()
+                        for a in assignments}
+            assignments = [by_index[i] for i in range(len(data.lines))]
+            judged = _lines_judge(data, skus, assignments)
+        # Caps are locked after the pools, on both paths, and only for an order the ledger
+        # does not refuse: a refused order reads none.
         caps = _caps_matching([s.id for s in skus.values()], channel, region, lock=True)
+        if not in_full:
+            _caps_enforce(caps, judged, channel=channel, region=region, today=now.date())
+    except BusinessRefusal as refusal:
+        return refusal
+    if in_full:  # outside the try: its refusals come after its writes, and must roll them back
         return _order_place_in_full(data, channel, region, skus, warehouse, pools, caps, now)
-
-    by_index = {a.line_id - NEW_LINE_ID: a for _ledger, _demand, assignments in taken.values()
-                for a in assignments}
-    assignments = [by_index[i] for i in range(len(data.lines))]
-    judged = _lines_judge(data, skus, assignments)
-    # Caps are locked after the pools, as on the full path, and only for an order the
-    # SKUs' policies accept: a refused order reads none.
-    caps = _caps_matching([s.id for s in skus.values()], channel, region, lock=True)
-    _caps_enforce(caps, judged, channel=channel, region=region, today=now.date())
     order = _order_create(data, channel, region, now)
     lines = OrderLine.objects.bulk_create([
         OrderLine(order=order, sku=skus[line.sku], warehouse=warehouse, qty=line.qty,
