@@ -99,8 +99,8 @@ def compiled_objects(model, build: Callable[..., QuerySet], /, **values) -> list
     SQL compiled once as by compiled_sql.
 
     The rows become instances as compiled_chain builds them (Model.from_db), not through a
-    RawQuerySet, which maps the cursor's columns to fields anew on every call: a third of
-    a millisecond per read, several times an order's intake."""
+    RawQuerySet, which maps the cursor's columns to fields anew on every call: 0.15-0.27 ms
+    of Python per read, several times an order's intake."""
     return compiled_chain(model, (), build, **values)
 
 
