@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _statements(queries) -> list[str]:
-    return [q["sql"].split()[0].upper() + " " + q["sql"].split()[1].upper() for q in queries
+    return [" ".join(q["sql"].split()[:2]).upper() for q in queries
             if q["sql"].split()[0].upper() in ("ROLLBACK", "RELEASE", "SAVEPOINT")]
 
 
