@@ -37,7 +37,7 @@ class KeysetPagination(BasePagination):
 
     def paginate_build(self, build, request, view, model, **values):
         """paginate_queryset of the values() queryset `build(**values)`, its page's SQL
-        compiled once per page size, direction and cursor presence (core.compiled): the
+        compiled once per ordering, page size, direction and cursor presence (core.compiled): the
         view builds no queryset. `values` are arrays of ids, strings, integers or datetimes."""
 
         def read(position, forward):
@@ -47,7 +47,8 @@ class KeysetPagination(BasePagination):
                 return self._page(build(**given), at, forward)
 
             cursor = {f"c{i}": v for i, v in enumerate(position)} if position is not None else {}
-            variant = (build.__module__, build.__qualname__, self.page_size, forward, position is not None)
+            variant = (build.__module__, build.__qualname__, self.fields, self.page_size, forward,
+                       position is not None)
             return compiled_values(page_build, variant, **values, **cursor)
 
         return self._paginate(request, view, model, read)
