@@ -83,7 +83,8 @@ class ExceptionBatch:
 
     def flush(self) -> None:
         """Write the changes, then insert the new exceptions (a resolved row makes room for a
-        new one of its kind); one by one if a concurrent worker raised the same meanwhile."""
+        new one of its kind); one by one if a concurrent worker raised the same meanwhile.
+        Each write records its rows' history (on PostgreSQL in the same statement)."""
         changed, self.changed = self.changed, {}
         # Rows that change the same fields to the same values (a pool's lines resolved
         # together) share one UPDATE ... WHERE id IN (...).
@@ -92,30 +93,35 @@ class ExceptionBatch:
             exc.updated_at = self.now
             values = tuple((name, getattr(exc, name)) for name in sorted(fields | {"updated_at"}))
             groups.setdefault(values, []).append(exc)
+        postgres = connection.vendor == "postgresql"
         for values, objs in groups.items():
             for start in range(0, len(objs), 2000):
-                chunk = objs[start:start + 2000]
-                OrderException.objects.filter(pk__any=Ids(e.pk for e in chunk)).update(**dict(values))
-        if changed:
+                ids = [e.pk for e in objs[start:start + 2000]]
+                if postgres:
+                    _exceptions_update_recorded(ids, dict(values), at=self.now, user=self.user)
+                else:
+                    OrderException.objects.filter(pk__any=Ids(ids)).update(**dict(values))
+        if changed and not postgres:
             _history_snapshot([exc.pk for exc, _ in changed.values()], "~", at=self.now, user=self.user)
         new, self.new = self.new, []
         if not new:
             return
         for exc in new:
             exc.updated_at = self.now
-        if connection.vendor == "postgresql" and len(new) >= COPY_MIN_ROWS:
-            inserted = _exceptions_copy_insert(new)
-        elif self.unseen:  # no savepoint: no concurrent insert to recover from
-            OrderException.objects.bulk_create(new, batch_size=1000)
-            inserted = [exc for exc in new if exc.pk is not None]
+        if postgres and len(new) >= COPY_MIN_ROWS:
+            inserted = _exceptions_copy_insert(new, at=self.now, user=self.user)
         else:
-            try:
-                with transaction.atomic():
-                    OrderException.objects.bulk_create(new, batch_size=1000)
+            if self.unseen:  # no savepoint: no concurrent insert to recover from
+                OrderException.objects.bulk_create(new, batch_size=1000)
                 inserted = [exc for exc in new if exc.pk is not None]
-            except IntegrityError:
-                inserted = []
-        _history_snapshot([exc.pk for exc in inserted], "+", at=self.now, user=self.user)
+            else:
+                try:
+                    with transaction.atomic():
+                        OrderException.objects.bulk_create(new, batch_size=1000)
+                    inserted = [exc for exc in new if exc.pk is not None]
+                except IntegrityError:
+                    inserted = []
+            _history_snapshot([exc.pk for exc in inserted], "+", at=self.now, user=self.user)
         done = {id(exc) for exc in inserted}
         for exc in new:
             if id(exc) not in done:  # a concurrent worker raised the same (line, kind)
@@ -126,8 +132,9 @@ _INSERT_COLUMNS = [f for f in OrderException._meta.concrete_fields if not f.prim
 _insert_values = operator.attrgetter(*(f.attname for f in _INSERT_COLUMNS))
 
 
-def _exceptions_copy_insert(new: list[OrderException]) -> list[OrderException]:
-    """PostgreSQL: COPY new exceptions into a temp table and insert them in one statement.
+def _exceptions_copy_insert(new: list[OrderException], *, at: datetime, user=None) -> list[OrderException]:
+    """PostgreSQL: COPY new exceptions into a temp table, insert them and their history in
+    one statement.
 
     Much cheaper than a bulk INSERT for thousands of rows (a slip of a busy SKU); a row
     that collides with an open exception raised meanwhile is skipped and merged after.
@@ -136,8 +143,11 @@ def _exceptions_copy_insert(new: list[OrderException]) -> list[OrderException]:
     cols = ", ".join(f.column for f in _INSERT_COLUMNS)
     with connection.cursor() as cursor:
         temp = copy_into_temp(cursor, table=table, columns=cols, rows=map(_insert_values, new))
-        cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {temp} "
-                       "ON CONFLICT DO NOTHING RETURNING id, line_id, kind")
+        cursor.execute(
+            f"WITH inserted AS (INSERT INTO {table} ({cols}) SELECT {cols} FROM {temp} "
+            f"ON CONFLICT DO NOTHING RETURNING {_history_columns()}), "
+            f"recorded AS ({_history_insert('inserted')}) SELECT id, line_id, kind FROM inserted",
+            _history_params(at, "+", user))
         ids = {(line_id, kind): pk for pk, line_id, kind in cursor.fetchall()}
     inserted = []
     for exc in new:
@@ -149,6 +159,40 @@ def _exceptions_copy_insert(new: list[OrderException]) -> list[OrderException]:
     return inserted
 
 
+def _exceptions_update_recorded(ids: list[int], values: dict, *, at: datetime, user=None) -> None:
+    """PostgreSQL: set these fields of these exceptions and record their history, in one
+    statement (the history's rows are the UPDATE's own, not read again)."""
+    fields = [OrderException._meta.get_field(name) for name in values]
+    sets = ", ".join(f"{f.column} = %s" for f in fields)
+    params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH changed AS (UPDATE {OrderException._meta.db_table} SET {sets} WHERE id = ANY(%s) "
+            f"RETURNING {_history_columns()}) {_history_insert('changed')}",
+            [*params, ids, *_history_params(at, "~", user)])
+
+
+_HISTORY_OWN = ("history_id", "history_date", "history_change_reason", "history_type", "history_user_id")
+
+
+def _history_columns() -> str:
+    """The exception's columns its history rows copy."""
+    history = OrderException.history.model
+    return ", ".join(f.column for f in history._meta.concrete_fields if f.column not in _HISTORY_OWN)
+
+
+def _history_insert(source: str) -> str:
+    """INSERT of the history rows of the exceptions in `source` (their table or a CTE of
+    their rows); its parameters are _history_params'."""
+    names = _history_columns()
+    return (f"INSERT INTO {OrderException.history.model._meta.db_table} ({names}, history_date, history_type, "
+            f"history_user_id, history_change_reason) SELECT {names}, %s, %s, %s, NULL FROM {source}")
+
+
+def _history_params(at: datetime, history_type: str, user) -> list:
+    return [connection.ops.adapt_datetimefield_value(at), history_type, getattr(user, "pk", None)]
+
+
 def _history_snapshot(ids: list[int], history_type: str, *, at: datetime, user=None) -> None:
     """Record the current state of these exceptions in their history, in one statement.
 
@@ -157,15 +201,8 @@ def _history_snapshot(ids: list[int], history_type: str, *, at: datetime, user=N
     """
     if not ids:
         return
-    history = OrderException.history.model
-    own = ("history_id", "history_date", "history_change_reason", "history_type", "history_user_id")
-    cols = [f.column for f in history._meta.concrete_fields if f.column not in own]
-    names = ", ".join(cols)
-    user_id = getattr(user, "pk", None)
-    insert = (f"INSERT INTO {history._meta.db_table} ({names}, history_date, history_type, "
-              f"history_user_id, history_change_reason) SELECT {names}, %s, %s, %s, NULL "
-              f"FROM {OrderException._meta.db_table} WHERE ")
-    head = [connection.ops.adapt_datetimefield_value(at), history_type, user_id]
+    insert = _history_insert(f"{OrderException._meta.db_table} WHERE ")
+    head = _history_params(at, history_type, user)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(insert + "id = ANY(%s)", [*head, list(ids)])
