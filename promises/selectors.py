@@ -1,9 +1,9 @@
 """Read the supply, demand and current promises of (SKU, warehouse) pools in bulk."""
 
-import json
 from dataclasses import dataclass, field
 from datetime import date
 
+import orjson
 from django.db import connection
 from django.db.models import F, Sum
 from django.db.models.functions import Coalesce
@@ -163,7 +163,7 @@ def _raw_rows(sql: str, params, json_columns: tuple[int, ...], *, server_side: b
                 row = list(row)
                 for i in json_columns:
                     if row[i] is not None:
-                        row[i] = json.loads(row[i])
+                        row[i] = orjson.loads(row[i])
             yield row
 
 

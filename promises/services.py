@@ -1,13 +1,14 @@
 """Re-promising: mark pools dirty, recompute them with the engine, write what changed."""
 
-import json
 import logging
+import operator
 import time
 from collections import namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+import orjson
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce, Greatest
@@ -411,10 +412,13 @@ CHANGE_COLUMNS = ("line_id", "order_id", "old_ship_date", "new_ship_date", "old_
                   "new_confirmed", "cause", "po_line_id", "user_id", "note", "version", "at")
 
 
+_change_values = operator.attrgetter(*CHANGE_COLUMNS)
+
+
 def _changes_copy(changes) -> None:
     with connection.cursor() as cursor:
         copy_rows(cursor, table=PromiseChange._meta.db_table, columns=", ".join(CHANGE_COLUMNS),
-                  rows=(tuple(getattr(c, name) for name in CHANGE_COLUMNS) for c in changes))
+                  rows=map(_change_values, changes))
 
 
 def _upsert_sql(source: str) -> str:
@@ -445,9 +449,15 @@ def _promises_copy_upsert(rows, first=frozenset()) -> None:
             cursor.execute(_upsert_sql(f"SELECT {cols} FROM {temp} WHERE true"))
 
 
+def _sources_json(sources: list[dict]) -> str:
+    """A promise's sources as the JSON text its column takes (orjson: a fifth of json.dumps'
+    time, and a large re-promise writes one per line)."""
+    return orjson.dumps(sources).decode()
+
+
 def _copy_values(row: PromiseRow) -> tuple:
     """A promise row as COPY takes it: the sources as JSON text."""
-    return (*row[:_SOURCES], json.dumps(row.sources), *row[_SOURCES + 1:])
+    return (*row[:_SOURCES], _sources_json(row.sources), *row[_SOURCES + 1:])
 
 
 def _promises_executemany_upsert(rows, *, postgres: bool) -> None:
@@ -456,7 +466,7 @@ def _promises_executemany_upsert(rows, *, postgres: bool) -> None:
     with connection.cursor() as cursor:
         cursor.executemany(
             _upsert_sql(f"VALUES ({placeholders})"),
-            [(*(value(v) for v in row[:_SOURCES]), json.dumps(row.sources),
+            [(*(value(v) for v in row[:_SOURCES]), _sources_json(row.sources),
               *(value(v) for v in row[_SOURCES + 1:])) for row in rows],
         )
 
@@ -477,7 +487,7 @@ def promises_first_write(rows, *, at: datetime) -> None:
         cursor.executemany(
             f"INSERT INTO {Promise._meta.db_table} ({', '.join(columns)}) "
             f"VALUES ({', '.join(['%s'] * len(columns))})",
-            [(*(value(v) for v in row[:_SOURCES]), json.dumps(row.sources),
+            [(*(value(v) for v in row[:_SOURCES]), _sources_json(row.sources),
               *(value(v) for v in (*row[_SOURCES + 1:], row.ship_date, row.delivery_to, at, row.ship_date)))
              for row in rows],
         )
