@@ -146,25 +146,32 @@ def _stock_query(sku_ids, warehouse_ids):
     )
 
 
+#: Rows a full run's server-side cursor fetches a round trip (psycopg's default is 100).
+SERVER_SIDE_ROWS = 5000
+
+
 def _raw_rows(sql: str, params, json_columns: tuple[int, ...], *, server_side: bool):
     """Run SQL through Django's cursor (a server-side one for a full run, as
     `QuerySet.iterator()` uses); rows as psycopg builds them, JSON columns parsed here.
 
     Django's cursor adds no per-row work (no converters); it raises django.db's errors and
-    query counters (assertNumQueries, execute_wrapper) and APM see the statement.
+    query counters (assertNumQueries, execute_wrapper) and APM see the statement. Rows are
+    fetched in batches: psycopg builds a batch in C, where iterating fetched a row at a time
+    (0.5-0.9 µs more a row, measured on a 5,900-line pool's rows).
     """
     cursor = connection.chunked_cursor() if server_side else connection.cursor()
-    if server_side:
-        cursor.cursor.itersize = 5000  # rows per round trip (psycopg's default is 100)
     with cursor:
         cursor.execute(sql, params)
-        for row in cursor:
-            if json_columns:
-                row = list(row)
-                for i in json_columns:
-                    if row[i] is not None:
-                        row[i] = orjson.loads(row[i])
-            yield row
+        while batch := cursor.fetchmany(SERVER_SIDE_ROWS) if server_side else cursor.fetchall():
+            for row in batch:
+                if json_columns:
+                    row = list(row)
+                    for i in json_columns:
+                        if row[i] is not None:
+                            row[i] = orjson.loads(row[i])
+                yield row
+            if not server_side:
+                break
 
 
 def _missing_pools_add(states, pools, today):
