@@ -16,26 +16,25 @@ connection then gets the C loader; anywhere else Django's stays.
 from __future__ import annotations
 
 import datetime
+import functools
 
 TIMESTAMPTZ = "timestamptz"
 
 
-def _c_loader():
-    """psycopg's C loader of text timestamptz, or None without the C extension."""
+@functools.cache
+def _utc_loader():
+    """A loader class that builds psycopg's C loader of text timestamptz, or None without
+    psycopg's C extension. Its `timezone` is what Django's create_cursor compares with the
+    connection's time zone before registering its own loader on a cursor."""
     import psycopg
     from psycopg.pq import Format
-
-    loader = psycopg.adapters.get_loader(psycopg.postgres.types[TIMESTAMPTZ].oid, Format.TEXT)
-    return None if loader.__module__.startswith("psycopg.") else loader
-
-
-def _utc_loader_class(c_loader):
     from psycopg.types.datetime import TimestamptzLoader
 
-    class UtcTimestamptzLoader(TimestamptzLoader):
-        """Builds psycopg's C loader. `timezone` is what Django's create_cursor compares
-        with the connection's time zone before registering its own loader on a cursor."""
+    c_loader = psycopg.adapters.get_loader(psycopg.postgres.types[TIMESTAMPTZ].oid, Format.TEXT)
+    if c_loader.__module__.startswith("psycopg."):
+        return None
 
+    class UtcTimestamptzLoader(TimestamptzLoader):
         timezone = datetime.UTC
 
         def __new__(cls, oid, context=None):
@@ -44,24 +43,17 @@ def _utc_loader_class(c_loader):
     return UtcTimestamptzLoader
 
 
-_UTC_LOADER = None
-
-
 def c_loader_applies(connection) -> bool:
     """Whether psycopg's C loader gives this Django connection the datetimes Django's does."""
     if connection.vendor != "postgresql" or connection.timezone is not datetime.UTC:
         return False
     if connection.connection.info.parameter_status("TimeZone") != "UTC":
         return False
-    return _c_loader() is not None
+    return _utc_loader() is not None
 
 
 def utc_timestamps_load_in_c(sender, connection, **kwargs) -> None:
     """connection_created receiver: give a new PostgreSQL connection the C loader where it
     applies (c_loader_applies)."""
-    global _UTC_LOADER
-    if not c_loader_applies(connection):
-        return
-    if _UTC_LOADER is None:
-        _UTC_LOADER = _utc_loader_class(_c_loader())
-    connection.connection.adapters.register_loader(TIMESTAMPTZ, _UTC_LOADER)
+    if c_loader_applies(connection):
+        connection.connection.adapters.register_loader(TIMESTAMPTZ, _utc_loader())

@@ -162,7 +162,8 @@ def _raw_rows(sql: str, params, json_columns: tuple[int, ...], *, server_side: b
     cursor = connection.chunked_cursor() if server_side else connection.cursor()
     with cursor:
         cursor.execute(sql, params)
-        while batch := cursor.fetchmany(SERVER_SIDE_ROWS) if server_side else cursor.fetchall():
+        batches = iter(lambda: cursor.fetchmany(SERVER_SIDE_ROWS), []) if server_side else [cursor.fetchall()]
+        for batch in batches:
             for row in batch:
                 if json_columns:
                     row = list(row)
@@ -170,8 +171,6 @@ def _raw_rows(sql: str, params, json_columns: tuple[int, ...], *, server_side: b
                         if row[i] is not None:
                             row[i] = orjson.loads(row[i])
                 yield row
-            if not server_side:
-                break
 
 
 def _missing_pools_add(states, pools, today):
