@@ -36,11 +36,14 @@ class RegionalWorkflow:
         if limit is not None and len(changes) > limit:
             # A very large slip: promises commit first, the workflow follows in tasks of its
             # own, one per part, so that every worker of the main cluster takes a share.
-            # Each task carries its lines' changes, so it need not read them back.
+            # Each task carries its lines' changes, so it need not read them back. A part
+            # that succeeds is not kept among django-q2's successful tasks (its failure
+            # is): its arguments run to tens of kilobytes, and the cluster's monitor reads
+            # every kept success each time it records a task (docs/operations.md).
             carried = changes_carried(changes)
             for line_ids in large_slip_parts(changes):
                 enqueue_on_commit("workflow.tasks.recorded_changes_assess", line_ids,
-                                  [carried[i] for i in line_ids], dedupe=False)
+                                  [carried[i] for i in line_ids], dedupe=False, save=False)
             return
         promise_changes_assess(changes=changes, now=now)
 
