@@ -8,7 +8,13 @@ from rest_framework.response import Response
 from api.filters import OrderFilter, filters_named
 from api.models import Scope
 from api.pagination import KeysetPagination
-from api.selectors import ORDER_CURSOR, order_rows_of_channels, order_visible_get, orders_visible
+from api.selectors import (
+    ORDER_CURSOR,
+    order_row_visible,
+    order_rows_of_channels,
+    order_visible_get,
+    orders_visible,
+)
 from api.serializers.orders import (
     CancelWriteSerializer,
     OrderSerializer,
@@ -144,8 +150,7 @@ class OrderListView(PartnerListView):
         if data["channel"] not in self.partner.channel_codes:
             raise NotFound(f"No channel {data['channel']!r} for this API key.")
         order, created = order_place(data=_order_input(data))
-        rows = orders_visible(self.partner).filter(pk=order.pk).prefetch_related(None)
-        return Response(orders_from_rows(list(order_rows(rows)))[0],
+        return Response(orders_from_rows(order_row_visible(self.partner, order.pk))[0],
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 

@@ -71,6 +71,14 @@ def test_posting_the_same_order_again_returns_the_first_and_writes_nothing(us_cl
     assert counts() == before
 
 
+def test_the_answer_to_a_post_is_the_order_as_a_read_gives_it(us_client, make_sku):
+    make_sku("RD-1", stock=1, po_qty=10)
+    placed = place(us_client, lines=[("RD-1", 3)])
+    read = us_client.get(f"/api/v1/orders/{placed['id']}/").json()
+    assert placed == read
+    assert us_client.post("/api/v1/orders/", order_body(lines=[("RD-1", 3)]), format="json").json() == read
+
+
 @pytest.mark.parametrize(("over", "field"), [
     ({"lines": [("ID-1", 4)]}, "lines"),
     ({"lines": [("ID-1", 1), ("ID-1", 1)]}, "lines"),
