@@ -43,11 +43,16 @@ serve: install
 worker: install
 	$(PY) manage.py workers
 
+# The suite runs on every core (pytest-xdist), in 4 processes at most: each has its own test
+# database and Redis databases (config/settings_test.py). TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= auto
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --maxprocesses=4
+
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-postgres: install
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/backorder_desk} $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/backorder_desk} $(PYTEST) $(PYTEST_ARGS)
 
 # The hypothesis properties with PROPERTIES_DEPTH times their examples on random seeds
 # (tests/depth.py): a hunt for rare counterexamples, not part of CI. Set DATABASE_URL for PostgreSQL.

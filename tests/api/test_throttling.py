@@ -12,13 +12,14 @@ from rest_framework.test import APIClient
 
 from api import throttling
 from api.throttling import PartnerKeyThrottle, throttle_backend_status, window_hit
+from config.settings_test import redis_db_url
 from orders.models import Order
 from tests.api.conftest import order_body
 from tests.api.test_auth import error_of
 
 SKUS = "/api/v1/skus/"
-REDIS = "redis://127.0.0.1:6379/12"
-NOBODY = "redis://127.0.0.1:6390/12"  # nothing listens there
+REDIS = redis_db_url("throttle")
+NOBODY = redis_db_url("throttle", "redis://127.0.0.1:6390")  # nothing listens there
 # Mid-window, so that no test's requests straddle two windows.
 CALM = datetime(2026, 12, 7, 10, 30, 5, tzinfo=UTC)
 

@@ -8,6 +8,7 @@ from django.db import OperationalError, connection
 from django.test import TestCase
 from django.utils import timezone
 
+from config.settings_test import redis_db_url
 from core import health
 from core.health import CLUSTER_SILENT_SECONDS, cluster_names, health_report, heartbeat_enqueue
 from notifications.health import NOTICE_LATE_SECONDS
@@ -157,7 +158,7 @@ def test_the_broker_check_reads_a_real_redis_queue(settings):
     # django-q2's Redis list of the main cluster, in the tests' own Redis database
     import redis
 
-    url = "redis://127.0.0.1:6379/11"
+    url = redis_db_url("clusters")
     client = redis.Redis.from_url(url)
     key = f"django_q:{cluster_names()[0]}:q"
     client.delete(key)

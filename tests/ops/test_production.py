@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from config.settings_test import redis_db_url
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {"DEBUG": "False", "SECRET_KEY": "x" * 30 + "-production-secret-" + "y" * 30,
               "ALLOWED_HOSTS": "desk.example.com", "DATABASE_URL": "sqlite:///:memory:"}
@@ -70,7 +72,7 @@ def test_manage_py_workers_starts_both_clusters_and_each_is_seen_by_its_heartbea
     db = settings.DATABASES["default"]
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{connection.settings_dict['NAME']}"
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "Q_CLUSTER_NAME")}
-    env.update(DATABASE_URL=url, REDIS_URL="redis://127.0.0.1:6379/11")
+    env.update(DATABASE_URL=url, REDIS_URL=redis_db_url("clusters"))
     workers = subprocess.Popen([sys.executable, "manage.py", "workers"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
