@@ -100,6 +100,72 @@ def _trackers(model) -> tuple[FieldTracker, ...]:
                  if isinstance(value, FieldTracker))
 
 
+def execute_rows(cursor, sql: str, rows: Sequence[Sequence]) -> None:
+    """cursor.executemany(sql, rows), or cursor.execute for a single row: psycopg runs
+    executemany in a pipeline, which costs a single row 20-40 µs more (measured)."""
+    if len(rows) == 1:
+        cursor.execute(sql, rows[0])
+    else:
+        cursor.executemany(sql, rows)
+
+
+def parent_and_children_insert(parent, children: Sequence, *, link: str) -> None:
+    """Insert `parent` (unsaved) and its unsaved `children` in one statement on PostgreSQL,
+    their foreign key `link` set to the parent's new id, and set the ids on the instances:
+    what parent.save() and bulk_create(children) do, in one round trip and without
+    compiling an INSERT each time. Elsewhere it is those two.
+
+    No signal is sent for the parent either (bulk_create sends none for the children): for
+    models whose saves no receiver watches. The children's rows come from arrays in their
+    order, so their ids, drawn in that order, are theirs sorted.
+    """
+    if connection.vendor != "postgresql":
+        parent.save(force_insert=True)
+        for child in children:
+            setattr(child, link, parent)
+        type(children[0])._default_manager.bulk_create(children)
+        return
+    sql, parent_fields, child_fields = _parent_and_children_sql(type(parent), type(children[0]), link)
+    params = [_db_value(f, parent) for f in parent_fields]
+    params += [[_db_value(f, child) for child in children] for f in child_fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = sorted(cursor.fetchall())
+    parent.pk = rows[0][1]
+    parent._state.adding, parent._state.db = False, connection.alias
+    for child, (child_id, _parent_id) in zip(children, rows, strict=True):
+        child.pk = child_id
+        setattr(child, link, parent)
+        child._state.adding, child._state.db = False, connection.alias
+
+
+def _db_value(field, obj):
+    return field.get_db_prep_save(field.pre_save(obj, add=True), connection)
+
+
+@functools.cache
+def _parent_and_children_sql(parent_model, child_model, link: str):
+    """WITH parent AS (INSERT ... VALUES ... RETURNING id) INSERT INTO children
+    SELECT parent.id, c.* FROM parent, unnest(arrays) WITH ORDINALITY c ORDER BY ordinality."""
+    quote = connection.ops.quote_name
+    link_field = child_model._meta.get_field(link)
+    parent_fields = [f for f in parent_model._meta.local_concrete_fields if not f.primary_key]
+    child_fields = [f for f in child_model._meta.local_concrete_fields
+                    if not f.primary_key and f is not link_field]
+    parent_pk, child_pk = quote(parent_model._meta.pk.column), quote(child_model._meta.pk.column)
+    columns = ", ".join(quote(f.column) for f in child_fields)
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in child_fields)
+    names = ", ".join(f"c{i}" for i in range(len(child_fields)))
+    sql = (f"WITH parent AS (INSERT INTO {quote(parent_model._meta.db_table)} "
+           f"({', '.join(quote(f.column) for f in parent_fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(parent_fields))}) RETURNING {parent_pk}) "
+           f"INSERT INTO {quote(child_model._meta.db_table)} ({quote(link_field.column)}, {columns}) "
+           f"SELECT parent.{parent_pk}, {names} FROM parent, "
+           f"unnest({arrays}) WITH ORDINALITY AS c({names}, n) ORDER BY n "
+           f"RETURNING {child_pk}, {quote(link_field.column)}")
+    return sql, parent_fields, child_fields
+
+
 def commit_without_waiting_for_disk() -> None:
     """PostgreSQL: the current transaction's COMMIT does not wait for its WAL flush.
 

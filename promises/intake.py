@@ -14,16 +14,18 @@ and no cap is broken.
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from time import monotonic
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from core.bulk import parent_and_children_insert
 from core.compiled import compiled_chain, compiled_objects, generic_plans_for_transaction
 from core.errors import BusinessRefusal, InvalidInput
 from inventory.models import SKU, BackorderCap, Channel, Region, Strategy, Warehouse
@@ -443,10 +445,9 @@ def _order_place_locked(data, channel, region, skus, now):
         return refusal
     if in_full:  # outside the try: its refusals come after its writes, and must roll them back
         return _order_place_in_full(data, channel, region, skus, warehouse, pools, caps, now)
-    order = _order_create(data, channel, region, now)
-    lines = OrderLine.objects.bulk_create([
-        OrderLine(order=order, sku=skus[line.sku], warehouse=warehouse, qty=line.qty,
-                  unit_price=line.unit_price, status=line_status(line.qty, _stock_qty(a), a.confirmed))
+    order, lines = _order_create(data, channel, region, now, [
+        OrderLine(sku=skus[line.sku], warehouse=warehouse, qty=line.qty, unit_price=line.unit_price,
+                  status=line_status(line.qty, _stock_qty(a), a.confirmed))
         for line, a in zip(data.lines, assignments, strict=True)
     ])
     transit, strategy = transit_calendar_for(region), str(data.strategy or channel.strategy)
@@ -532,10 +533,8 @@ def _order_place_in_full(data, channel, region, skus, warehouse, pools, caps, no
     """Place the order by running its pools in full with the new lines in them, as a
     re-promise would: the path of a `win` order that displaces others, of a pool marked
     dirty, and of a pool the ledger does not know yet (the run writes its ledger)."""
-    order = _order_create(data, channel, region, now)
-    lines = OrderLine.objects.bulk_create([
-        OrderLine(order=order, sku=skus[line.sku], warehouse=warehouse, qty=line.qty,
-                  unit_price=line.unit_price)
+    order, lines = _order_create(data, channel, region, now, [
+        OrderLine(sku=skus[line.sku], warehouse=warehouse, qty=line.qty, unit_price=line.unit_price)
         for line in data.lines
     ])
     marks = dirty_marks_read(pools)  # read first: the load below sees their changes
@@ -579,16 +578,19 @@ def _caps_enforce(caps, judged, *, channel, region, today, exclude_line_ids=()) 
         raise BusinessRefusal(message, code=reason.split(":")[0], errors={f"lines[{i}].sku": [message]})
 
 
-def _order_create(data, channel, region, now) -> Order:
+def _order_create(data, channel, region, now, lines: list[OrderLine]) -> tuple[Order, list[OrderLine]]:
+    """Insert the order and its `lines` (unsaved, in input order); return both, saved."""
     customer = _customer(data.customer, region, channel)
     lines_total = sum(line.unit_price * line.qty for line in data.lines)
-    return Order.objects.create(
+    order = Order(
         channel=channel, region=region, external_id=data.external_id, customer=customer,
         placed_at=data.placed_at or now, currency=data.currency,
         paid_amount=data.paid_amount if data.paid_amount is not None else lines_total + data.shipping_amount,
         shipping_amount=data.shipping_amount, strategy=data.strategy, essential_date=data.essential_date,
         buyer_applied_for_credit=data.buyer_applied_for_credit,
     )
+    parent_and_children_insert(order, lines, link="order")
+    return order, lines
 
 
 def _order_placed(order, lines, assignments, now) -> None:
@@ -605,7 +607,11 @@ def _customer(data: CustomerInput, region: Region, channel: Channel) -> Customer
     Customers are kept per channel: another channel's record of the same address is never
     read or changed, so no partner sees what another channel wrote.
     """
-    customer = _customer_find(data.email, channel)
+    if connection.vendor == "postgresql":
+        customer = (_customer_find_or_insert(data, region, channel)
+                    or _customer_find(data.email, channel))
+    else:
+        customer = _customer_find(data.email, channel)
     if customer is not None:
         return customer
     try:
@@ -617,6 +623,39 @@ def _customer(data: CustomerInput, region: Region, channel: Channel) -> Customer
         if customer is None:  # not the e-mail's constraint: let the caller see the real error
             raise
         return customer
+
+
+def _customer_find_or_insert(data: CustomerInput, region: Region, channel: Channel) -> Customer | None:
+    """The channel's customer of this e-mail address, found or inserted in one statement
+    (PostgreSQL); None when a concurrent order's insert of the same customer, not yet
+    visible to this statement, made the insert do nothing: the caller reads it then."""
+    with connection.cursor() as cursor:
+        cursor.execute(_customer_upsert_sql(), {
+            "channel": channel.pk, "email": data.email, "name": data.name, "region": region.pk,
+            "locale": data.locale or region.locale, "now": timezone.now()})
+        row = cursor.fetchone()
+    return None if row is None else Customer.from_db(connection.alias, _CUSTOMER_COLUMNS, row)
+
+
+_CUSTOMER_COLUMNS = ["id", "channel_id", "email", "name", "region_id", "locale", "created_at"]
+
+
+@cache
+def _customer_upsert_sql() -> str:
+    # Found first, so that a known customer costs no insert (nor a sequence number); the
+    # insert's ON CONFLICT covers a concurrent first order of the same address. The lookup
+    # is the unique constraint's expressions, as _customer_query's.
+    table, columns = Customer._meta.db_table, ", ".join(_CUSTOMER_COLUMNS)
+    return f"""WITH found AS (
+            SELECT {columns} FROM {table}
+            WHERE channel_id = %(channel)s AND LOWER(email) = LOWER(%(email)s) LIMIT 1),
+        inserted AS (
+            INSERT INTO {table} (channel_id, email, name, region_id, locale, created_at)
+            SELECT %(channel)s, %(email)s, %(name)s, %(region)s, %(locale)s, %(now)s
+            WHERE NOT EXISTS (SELECT FROM found)
+            ON CONFLICT DO NOTHING
+            RETURNING {columns})
+        SELECT {columns} FROM found UNION ALL SELECT {columns} FROM inserted"""
 
 
 def _customer_find(email: str, channel: Channel) -> Customer | None:

@@ -25,7 +25,7 @@ from datetime import date
 from django.db import connection
 from django.db.models import OuterRef, Subquery
 
-from core.bulk import copy_rows
+from core.bulk import copy_rows, execute_rows
 from core.compiled import compiled_sql
 from inventory.models import po_line_available_on
 from promises import engine
@@ -124,8 +124,8 @@ def ledger_take(ledger: PoolLedger, demand: list[engine.Demand], assignments: li
         return
     sets = ", ".join(f"{c} = %s" for c in COLUMNS[3:-2])
     with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {PoolSupply._meta.db_table} SET {sets} WHERE id = %s",
-                           [_adapted((*_values(b), ledger.row_ids[b.supply.key])) for b in changed])
+        execute_rows(cursor, f"UPDATE {PoolSupply._meta.db_table} SET {sets} WHERE id = %s",
+                     [_adapted((*_values(b), ledger.row_ids[b.supply.key])) for b in changed])
 
 
 def _values(b: engine.Balance) -> tuple:

@@ -18,6 +18,7 @@ from core.bulk import (
     commit_without_waiting_for_disk,
     copy_into_temp,
     copy_rows,
+    execute_rows,
     gc_paused,
     model_build,
 )
@@ -484,8 +485,8 @@ def promises_first_write(rows, *, at: datetime) -> None:
     columns = (*PROMISE_COLUMNS, "communicated_ship_date", "communicated_delivery_to", "communicated_at",
                "agreed_ship_date")
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {Promise._meta.db_table} ({', '.join(columns)}) "
+        execute_rows(
+            cursor, f"INSERT INTO {Promise._meta.db_table} ({', '.join(columns)}) "
             f"VALUES ({', '.join(['%s'] * len(columns))})",
             [(*(value(v) for v in row[:_SOURCES]), _sources_json(row.sources),
               *(value(v) for v in (*row[_SOURCES + 1:], row.ship_date, row.delivery_to, at, row.ship_date)))

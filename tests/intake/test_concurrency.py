@@ -1,5 +1,6 @@
 """Concurrency guarantees, proven on PostgreSQL with real concurrent connections."""
 
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -80,6 +81,62 @@ def test_first_orders_of_one_new_customer_at_once_all_land_on_one_customer():
     assert all(isinstance(r, tuple) and r[1] for r in results), results
     assert Customer.objects.count() == 1
     assert Order.objects.filter(customer=Customer.objects.get()).count() == CLIENTS
+
+
+def test_a_first_order_that_meets_an_uncommitted_insert_of_its_customer_takes_that_customer(
+        monkeypatch):
+    import threading
+
+    from django.db import connection, transaction
+
+    from inventory.models import Channel
+    from orders.models import Customer
+    from promises import intake
+
+    us_pool(on_hand=5)
+    channel = Channel.objects.select_related("region").get(code="shopify-us")
+    given = intake.CustomerInput(email="race@example.com", name="Race")
+    inserted, release, found, reads = threading.Event(), threading.Event(), {}, Counter()
+    find = intake._customer_find
+    monkeypatch.setattr(intake, "_customer_find",
+                        lambda *a: reads.update([threading.current_thread().name]) or find(*a))
+
+    def first():  # inserts the customer and holds its transaction open
+        try:
+            with transaction.atomic():
+                found["first"] = intake._customer(given, channel.region, channel)
+                inserted.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def second():  # its insert waits for the first's row, then does nothing
+        try:
+            inserted.wait(timeout=30)
+            found["second"] = intake._customer(given, channel.region, channel)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first, name="first"), threading.Thread(target=second, name="second")]
+    for thread in threads:
+        thread.start()
+    inserted.wait(timeout=30)
+    waiting = 0
+    for _ in range(500):  # until the second's insert waits on the first's row
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                           "AND datname = current_database()")
+            waiting = cursor.fetchone()[0]
+        if waiting:
+            break
+        time.sleep(0.01)
+    release.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert waiting == 1
+    assert found["first"].pk == found["second"].pk == Customer.objects.get().pk
+    # The second read the customer once the first committed, by a statement of its own.
+    assert reads == {"second": 1}
 
 
 def test_two_workers_drain_dirty_pools_without_recomputing_one_pool_twice_at_once():

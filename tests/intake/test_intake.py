@@ -169,6 +169,29 @@ def test_a_returning_customer_is_found_whatever_the_case_of_the_address():
     assert Customer.objects.get().email == "Jo.Doe@Example.com"
 
 
+def test_a_customer_is_found_or_created_with_what_the_first_order_gave():
+    from orders.models import Customer
+    from promises.intake import CustomerInput, _customer
+
+    sku, _, _ = us_pool(on_hand=5)
+    first, _ = place(sku, email="Ann@Example.com")
+    customer = Customer.objects.get()
+    assert (customer.channel, customer.region, customer.locale) == (first.channel, first.region, "en_US")
+    known = _customer(CustomerInput(email="ann@example.com", name="Other name", locale="fr_FR"),
+                      first.region, first.channel)
+    # Found as it was stored, unchanged by what a later order says.
+    assert (known.pk, known.email, known.name, known.locale) == (customer.pk, "Ann@Example.com",
+                                                                 customer.name, "en_US")
+    assert Customer.objects.get().name == customer.name
+    created = _customer(CustomerInput(email="bo@example.com", name="Bo", locale="de_DE"),
+                        first.region, first.channel)
+    assert created.pk == Customer.objects.get(email="bo@example.com").pk
+    assert (created.name, created.locale, created.channel_id, created.region_id) == (
+        "Bo", "de_DE", first.channel_id, first.region_id)
+    # A known customer costs no insert, so no number of the sequence either.
+    assert created.pk == customer.pk + 1
+
+
 def test_quantity_cap_counts_open_backorders_in_its_scope():
     sku, _, _ = us_pool(on_hand=1, po_qty=20)
     cap = BackorderCap.objects.create(sku=sku, max_backorder_qty=3)

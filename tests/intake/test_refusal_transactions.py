@@ -7,6 +7,8 @@ order's transaction is a savepoint, so the two show as RELEASE SAVEPOINT and ROL
 SAVEPOINT.
 """
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -25,6 +27,11 @@ def _statements(queries) -> list[str]:
             if q["sql"].split()[0].upper() in ("ROLLBACK", "RELEASE", "SAVEPOINT")]
 
 
+def _writes(sql: str) -> bool:
+    """Whether a statement writes rows (a data-modifying WITH too; not a SELECT … FOR UPDATE)."""
+    return re.search(r"\bINSERT INTO\b|\bDELETE FROM\b|\bUPDATE \S+ SET\b", sql, re.IGNORECASE) is not None
+
+
 def test_an_order_refused_before_any_write_ends_its_transaction_without_a_rollback():
     sku, _, _ = us_pool(on_hand=1, po_qty=0, backorder_allowed=False)
     place(sku)  # takes the only unit; its pool's ledger is written
@@ -33,7 +40,7 @@ def test_an_order_refused_before_any_write_ends_its_transaction_without_a_rollba
     assert refused.value.code == "backorder_not_allowed"
     assert "ROLLBACK TO" not in _statements(queries.captured_queries)
     assert "RELEASE SAVEPOINT" in _statements(queries.captured_queries)
-    assert not [q for q in queries.captured_queries if q["sql"].startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert not [q for q in queries.captured_queries if _writes(q["sql"])]
     assert Order.objects.count() == 1 and OrderLine.objects.count() == 1
 
 
@@ -45,7 +52,7 @@ def test_a_refusal_after_a_full_runs_writes_rolls_them_back():
     with CaptureQueriesContext(connection) as queries, pytest.raises(BusinessRefusal) as refused:
         place(sku)
     assert refused.value.code == "cap_exceeded"
-    assert [q for q in queries.captured_queries if q["sql"].startswith("INSERT")], "the full run wrote first"
+    assert [q for q in queries.captured_queries if _writes(q["sql"])], "the full run wrote first"
     assert "ROLLBACK TO" in _statements(queries.captured_queries)
     assert Order.objects.count() == 1 and OrderLine.objects.count() == 1
 
