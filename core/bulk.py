@@ -115,9 +115,9 @@ def parent_and_children_insert(parent, children: Sequence, *, link: str) -> None
     what parent.save() and bulk_create(children) do, in one round trip and without
     compiling an INSERT each time. Elsewhere it is those two.
 
-    No signal is sent for the parent either (bulk_create sends none for the children): for
-    models whose saves no receiver watches. The children's rows come from arrays in their
-    order, so their ids, drawn in that order, are theirs sorted.
+    On PostgreSQL no signal is sent for the parent either (bulk_create sends none for the
+    children): for models whose saves no receiver watches. The children's rows come from
+    arrays in their order, so their ids, drawn in that order, are theirs sorted.
     """
     if connection.vendor != "postgresql":
         parent.save(force_insert=True)
