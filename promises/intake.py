@@ -634,10 +634,12 @@ def _customer_find_or_insert(data: CustomerInput, region: Region, channel: Chann
             "channel": channel.pk, "email": data.email, "name": data.name, "region": region.pk,
             "locale": data.locale or region.locale, "now": timezone.now()})
         row = cursor.fetchone()
-    return None if row is None else Customer.from_db(connection.alias, _CUSTOMER_COLUMNS, row)
+    return None if row is None else Customer.from_db(connection.alias, _CUSTOMER_ATTNAMES, row)
 
 
-_CUSTOMER_COLUMNS = ["id", "channel_id", "email", "name", "region_id", "locale", "created_at"]
+#: Every field of a customer, so that the row read back is a whole instance.
+_CUSTOMER_COLUMNS = [f.column for f in Customer._meta.concrete_fields]
+_CUSTOMER_ATTNAMES = [f.attname for f in Customer._meta.concrete_fields]
 
 
 @cache
