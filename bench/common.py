@@ -79,6 +79,27 @@ def db_recreate(name: str) -> str:
     return db_url(name)
 
 
+def db_copy(source: str, name: str, *, wait: float = 30.0) -> str:
+    """Create database `name` as a copy of `source` (CREATE DATABASE ... TEMPLATE), waiting
+    up to `wait` seconds for the sessions of processes that just ended to leave `source`;
+    return its URL."""
+    import psycopg
+
+    bench_lock(name)
+    deadline = time.monotonic() + wait
+    with psycopg.connect(libpq_dsn(db_url("postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        while True:
+            try:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+                break
+            except psycopg.errors.ObjectInUse:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+    return db_url(name)
+
+
 def bench_env(url: str, **extra: str) -> dict[str, str]:
     """The environment a bench process (or its worker) runs Django with."""
     env = dict(os.environ)

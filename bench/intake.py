@@ -11,6 +11,13 @@ from a skewed distribution so that pools contend. Afterwards the bench checks: n
 source promised beyond its quantity (sum of Promise.sources qty per stock pool and per PO
 line <= supply), every open line promised, no cap's backorder units above its limit.
 
+Runs: one process for half the time (the single-process figure); then the 16 processes;
+then, on a copy of the database as the 16 found it, as many processes as the machine has
+cores for the same time, checked the same way: what the same code does when the clients do
+not outnumber the cores. Each run reports the clients' CPU time per attempt, and, when the
+server is on this machine, PostgreSQL's (its processes' share of the cores, read from
+/proc, in the middle of the run) and how busy the machine was.
+
 Floor, same run: pgbench on a scratch database, a custom script of one single-row UPDATE
 per transaction, 16 clients, 2 threads, 10 s. django-q2 runs on Redis, as in production
 (bench.common.intake_broker).
@@ -31,6 +38,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -41,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (  # noqa: E402
     banner,
     copy_rows,
+    db_copy,
     db_recreate,
     db_url,
     django_setup,
@@ -57,6 +66,8 @@ from bench.common import (  # noqa: E402
 )
 
 DB_NAME = "bd_bench_intake"
+#: The database as the 16-process run found it, for the run with one client per core.
+CORES_DB_NAME = "bd_bench_intake_cores"
 PGBENCH_DB = "bd_bench_pgbench"
 N_SKUS = 200
 BOOK_LINES = 5_000
@@ -183,7 +194,7 @@ def client_run(index: int, url: str, ready, start, duration: float, out, tag: st
     connection.close()  # the run opens a fresh connection, as a web worker would have one
     ready.put(index)
     start.wait()
-    t0 = time.time()
+    t0, cpu0 = time.time(), time.process_time()
     deadline = t0 + duration
     created = 0
     refusals: Counter = Counter()
@@ -216,7 +227,8 @@ def client_run(index: int, url: str, ready, start, duration: float, out, tag: st
 
             conn.close()
         latencies.append(time.perf_counter() - started)
-    out.put({"index": index, "t0": t0, "t_end": time.time(), "attempts": n, "created": created,
+    out.put({"index": index, "t0": t0, "t_end": time.time(), "cpu_s": time.process_time() - cpu0,
+             "attempts": n, "created": created,
              "refusals": dict(refusals), "errors": dict(errors), "latencies": latencies})
 
 
@@ -231,6 +243,7 @@ def clients_run(url: str, clients: int, duration: float, tag: str = "") -> dict:
         ready.get(timeout=300)
     started = time.time()
     start.set()
+    cpu = cpu_sample(duration)
     results = [out.get(timeout=duration + 300) for _ in procs]
     for p in procs:
         p.join(timeout=30)
@@ -245,10 +258,61 @@ def clients_run(url: str, clients: int, duration: float, tag: str = "") -> dict:
         refusals.update(r["refusals"])
         errors.update(r["errors"])
         latencies += r["latencies"]
+    client_cpu = sum(r["cpu_s"] for r in results)
     return {"clients": clients, "window_s": window, "attempts": attempts, "created": created,
             "refused": sum(refusals.values()), "refusals": dict(refusals), "errors": dict(errors),
             "orders_per_s": created / window, "attempts_per_s": attempts / window,
-            "latency": summary(latencies) if latencies else None}
+            "latency": summary(latencies) if latencies else None,
+            # CPU per attempt: the clients' own (Python: Django, intake), and PostgreSQL's,
+            # from its share of the cores in the middle of the window times its length.
+            "client_cpu_ms_per_attempt": client_cpu / attempts * 1000 if attempts else None,
+            "postgres_cores": cpu["postgres_cores"], "machine_busy": cpu["machine_busy"],
+            "postgres_cpu_ms_per_attempt": (cpu["postgres_cores"] * window / attempts * 1000
+                                            if attempts and cpu["postgres_cores"] is not None else None)}
+
+
+def _proc_cpu_ticks(names: tuple[str, ...]) -> dict[int, int]:
+    """CPU ticks (user + system) of each running process whose name starts with one of `names`."""
+    ticks = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if name.startswith(names):
+            ticks[int(entry)] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) ticks of all cores since boot, from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def cpu_sample(duration: float) -> dict:
+    """Share of the cores PostgreSQL's processes and the whole machine used from 1 s after
+    the start to 1 s before the end of a run (the clients' connections all open). None where
+    /proc cannot tell (not Linux, or the server on another machine)."""
+    local = (urlsplit(db_url(DB_NAME)).hostname or "127.0.0.1") in ("127.0.0.1", "localhost", "::1")
+    if not os.path.exists("/proc/stat") or duration <= 3:
+        time.sleep(max(duration - 1, 0))
+        return {"postgres_cores": None, "machine_busy": None}
+    time.sleep(1.0)
+    pg_a, m_a, t_a = _proc_cpu_ticks(("postgres", "postmaster")), _machine_ticks(), time.monotonic()
+    time.sleep(duration - 2.0)
+    pg_b, m_b, t_b = _proc_cpu_ticks(("postgres", "postmaster")), _machine_ticks(), time.monotonic()
+    tick = os.sysconf("SC_CLK_TCK")
+    pg = sum(v - pg_a.get(pid, 0) for pid, v in pg_b.items()) / tick
+    busy, total = m_b[0] - m_a[0], m_b[1] - m_a[1]
+    return {"postgres_cores": pg / (t_b - t_a) if local else None,
+            "machine_busy": busy / total if total else None}
 
 
 # --- Checks -----------------------------------------------------------------------------------
@@ -345,6 +409,29 @@ def pgbench_run(clients: int = 16, threads: int = 2, seconds: int = 10) -> dict:
             "clients": clients, "threads": threads, "seconds": seconds}
 
 
+def _ms(value) -> str:
+    return "n/a" if value is None else f"{value:.2f} ms"
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None else f"{value * 100:.0f} %"
+
+
+@contextmanager
+def _database(name: str):
+    """Point this process's Django connection at database `name` for the block."""
+    from django.db import connection
+
+    saved = connection.settings_dict["NAME"]
+    connection.close()
+    connection.settings_dict["NAME"] = name
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict["NAME"] = saved
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="5 s instead of 20 s")
@@ -378,15 +465,24 @@ def main(argv=None) -> dict:
     print(f"    1 process: {single['created']:,} orders in {single['window_s']:.1f} s = "
           f"{single['orders_per_s']:.1f} orders/s ({single['attempts_per_s']:.1f} attempts/s, "
           f"p50 {single['latency']['p50'] * 1000:.1f} ms)" if single["latency"] else "    1 process: no orders")
+    with timed("copy the database as the next run finds it", setup):
+        cores_url = db_copy(DB_NAME, CORES_DB_NAME)
     with timed(f"intake, {args.clients} processes", setup):
         run = clients_run(url, args.clients, duration)
     with timed("checks (oversell, caps)", setup):
         check = checks(url)
+    # The same run from the same data with as many clients as cores: what the code costs
+    # when the clients do not outnumber the cores (docs/performance.md, (c)).
+    cores = os.cpu_count() or 1
+    with timed(f"intake, {cores} processes (one per core), from the same data", setup):
+        per_core = clients_run(cores_url, cores, duration, tag="C")
+    with timed("checks of that run", setup), _database(CORES_DB_NAME):
+        check_cores = checks(cores_url)
     with timed("pgbench -c 16 -j 2 -T 10, one UPDATE per transaction", setup):
         pg = pgbench_run()
 
-    ok = (check["stock_oversold_pools"] == 0 and check["po_oversold_lines"] == 0
-          and check["cap_qty_breaches"] == 0 and check["open_lines_without_promise"] == 0)
+    ok = all(c["stock_oversold_pools"] == 0 and c["po_oversold_lines"] == 0 and c["cap_qty_breaches"] == 0
+             and c["open_lines_without_promise"] == 0 for c in (check, check_cores))
     tps = pg.get("tps")
     ratio = run["orders_per_s"] / tps if tps else None
     print()
@@ -397,14 +493,22 @@ def main(argv=None) -> dict:
     lat = run["latency"]
     if lat:
         print(f"  order_place latency   p50 {lat['p50'] * 1000:.1f} ms, p95 {lat['p95'] * 1000:.1f} ms, max {lat['max'] * 1000:.1f} ms")
+    for label, r in ((f"{args.clients} processes", run), (f"{cores} processes", per_core), ("1 process", single)):
+        print(f"  {label:<13} {r['orders_per_s']:6.1f} orders/s, {r['attempts_per_s']:6.1f} attempts/s; "
+              f"CPU per attempt: clients {_ms(r['client_cpu_ms_per_attempt'])}, PostgreSQL "
+              f"{_ms(r['postgres_cpu_ms_per_attempt'])}; machine busy {_pct(r['machine_busy'])}")
     if tps:
         print(f"  pgbench single-row UPDATE: {tps:,.0f} TPS -> orders/s = {ratio * 100:.2f} % of pgbench "
               f"(Saleor allocate_stocks: 0.4-0.8 %, {SALEOR['many_processes']:g}/s)")
+    print(f"  run with {cores} processes: oversold {check_cores['stock_oversold_pools'] + check_cores['po_oversold_lines']}, "
+          f"cap breaches {check_cores['cap_qty_breaches']}, open lines without promise "
+          f"{check_cores['open_lines_without_promise']}")
     print(f"  oversold stock pools {check['stock_oversold_pools']}, oversold PO lines {check['po_oversold_lines']}, "
           f"cap breaches {check['cap_qty_breaches']}, open lines without promise {check['open_lines_without_promise']}, "
           f"new lines beyond a cap horizon {check['new_lines_beyond_cap_horizon']}  -> {'OK' if ok else 'FAILED'}")
     result = {"bench": "intake", "small": args.small, "machine": machine_info, "counts": counts, "setup": setup,
-              "run": run, "single_process": single, "checks": check, "pgbench": pg, "ratio_to_pgbench": ratio, "saleor": SALEOR,
+              "run": run, "single_process": single, "checks": check,
+              "per_core": per_core, "checks_per_core": check_cores, "pgbench": pg, "ratio_to_pgbench": ratio, "saleor": SALEOR,
               "vs_saleor_many": run["orders_per_s"] / SALEOR["many_processes"], "correct": ok}
     result_emit(result)
     return result

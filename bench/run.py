@@ -74,6 +74,10 @@ def _row(what, figure, floor, ratio, target, verdict):
     return f"| {what} | {figure} | {floor} | {ratio} | {target} | {verdict} |"
 
 
+def _ms(value) -> str:
+    return "n/a" if value is None else f"{value:.2f} ms"
+
+
 def summary_print(results: dict[str, dict]) -> None:
     print("\n=== Summary ===")
     for name, r in results.items():
@@ -118,6 +122,13 @@ def summary_print(results: dict[str, dict]) -> None:
                    f"{run['orders_per_s']:.1f} orders/s ({run['created']:,} orders)",
                    f"pgbench {pg.get('tps') or 0:,.0f} TPS", f"{ratio * 100:.2f} %" if ratio else "-",
                    ">= 300/s (4x Saleor ~75/s)", f"{r['vs_saleor_many']:.1f}x Saleor"))
+        per_core = r.get("per_core")
+        if per_core:
+            print(_row(f"intake, {per_core['clients']} processes (one per core), from the data the "
+                       f"{run['clients']} found", f"{per_core['orders_per_s']:.1f} orders/s",
+                       f"CPU per attempt, clients: {per_core['clients']} processes "
+                       f"{_ms(per_core.get('client_cpu_ms_per_attempt'))}, {run['clients']} processes "
+                       f"{_ms(run.get('client_cpu_ms_per_attempt'))}", "-", "(reference)", "-"))
         single = r.get("single_process")
         if single:
             print(_row("intake, 1 process", f"{single['orders_per_s']:.1f} orders/s", "-", "-",
