@@ -100,6 +100,69 @@ def db_copy(source: str, name: str, *, wait: float = 30.0) -> str:
     return db_url(name)
 
 
+def _cpu_ticks(select) -> dict[int, int]:
+    """CPU ticks (user + system) of each running process whose (name, command line)
+    `select` accepts."""
+    ticks = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if select(name, cmdline):
+            ticks[int(entry)] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) ticks of all cores since boot, from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def ms_or_na(value) -> str:
+    """A figure in milliseconds, or n/a where it could not be measured."""
+    return "n/a" if value is None else f"{value:.2f} ms"
+
+
+def postgres_process(name: str, cmdline: str) -> bool:
+    """A process of the PostgreSQL server (its backends name themselves postgres: ...)."""
+    return name.startswith(("postgres", "postmaster"))
+
+
+def server_is_local() -> bool:
+    return (urlsplit(server_url()).hostname or "127.0.0.1") in ("127.0.0.1", "localhost", "::1")
+
+
+def cpu_during(duration: float, groups: dict) -> dict:
+    """Sleep through a run of `duration` seconds that starts now; return the share of the
+    cores each group of processes (name -> select(name, cmdline)) used from 1 s after the
+    start to 1 s before the end, and how busy the machine was (`machine_busy`, 0-1). None
+    where /proc cannot tell (not Linux, or a run of 3 s or less)."""
+    if not os.path.exists("/proc/stat") or duration <= 3:
+        time.sleep(max(duration - 1, 0))
+        return {**dict.fromkeys(groups), "machine_busy": None}
+    time.sleep(1.0)
+    before = {name: _cpu_ticks(select) for name, select in groups.items()}
+    machine_a, t_a = _machine_ticks(), time.monotonic()
+    time.sleep(duration - 2.0)
+    after = {name: _cpu_ticks(select) for name, select in groups.items()}
+    machine_b, t_b = _machine_ticks(), time.monotonic()
+    tick = os.sysconf("SC_CLK_TCK")
+    shares = {name: sum(v - before[name].get(pid, 0) for pid, v in after[name].items()) / tick / (t_b - t_a)
+              for name in groups}
+    busy, total = machine_b[0] - machine_a[0], machine_b[1] - machine_a[1]
+    return {**shares, "machine_busy": busy / total if total else None}
+
+
 def bench_env(url: str, **extra: str) -> dict[str, str]:
     """The environment a bench process (or its worker) runs Django with."""
     env = dict(os.environ)

@@ -15,7 +15,9 @@ counts stay in each worker's memory. The key holds every channel and the scopes 
 Clients: 16 processes on the same 2 cores as the server, each with one keep-alive
 http.client connection, sending requests back to back for a fixed duration; each request
 is timed from send to its body read. Their CPU time is reported beside each figure: the
-clients compete with the server for the cores.
+clients compete with the server for the cores. So are the server's (gunicorn's processes)
+and PostgreSQL's CPU per request, from their share of the cores in the middle of each run
+(read from /proc; PostgreSQL's only when it runs on this machine).
 
 Runs, same process, same server settings:
   * floor: a minimal WSGI app (one fixed response) on a second gunicorn with the same
@@ -65,13 +67,17 @@ from bench.common import (  # noqa: E402
     banner,
     bench_env,
     copy_rows,
+    cpu_during,
     db_recreate,
     django_setup,
     load_average,
     machine,
     migrate,
+    ms_or_na,
+    postgres_process,
     result_emit,
     sequences_reset,
+    server_is_local,
     summary,
     timed,
     vacuum_analyze,
@@ -353,6 +359,11 @@ def clients_run(job: dict, clients: int) -> dict:
     load_start = load_average()
     started = time.time()
     start.set()
+    bind = f"{HOST}:{job['port']}"
+    groups = {"server": lambda name, cmdline: "gunicorn" in cmdline and bind in cmdline}
+    if server_is_local():
+        groups["postgres"] = postgres_process
+    cpu = cpu_during(job["duration"], groups)
     results = [out.get(timeout=job["duration"] + 300) for _ in procs]
     for p in procs:
         p.join(timeout=30)
@@ -379,6 +390,11 @@ def clients_run(job: dict, clients: int) -> dict:
         "statuses": dict(statuses), "codes": dict(codes), "errors": dict(errors),
         "throttled": statuses[429], "connects": sum(r["connects"] for r in results),
         "client_cpu_s": sum(r["cpu_s"] for r in results),
+        # The server's processes (gunicorn's master and workers) and PostgreSQL's: CPU per
+        # request, from their share of the cores in the middle of the run.
+        "server_cpu_ms_per_request": _per_request(cpu.get("server"), window, len(latencies)),
+        "postgres_cpu_ms_per_request": _per_request(cpu.get("postgres"), window, len(latencies)),
+        "machine_busy": cpu["machine_busy"],
         "client_cpu_share": sum(r["cpu_s"] for r in results) / (window * (os.cpu_count() or 1)),
         "p50_ms": lat["p50"] * 1000 if lat else None, "p95_ms": lat["p95"] * 1000 if lat else None,
         "max_ms": lat["max"] * 1000 if lat else None,
@@ -387,6 +403,10 @@ def clients_run(job: dict, clients: int) -> dict:
                     for second, lats in sorted(by_second.items())],
         "load_start": [round(x, 2) for x in load_start], "load_end": [round(x, 2) for x in load_average()],
     }
+
+
+def _per_request(cores: float | None, window: float, requests: int) -> float | None:
+    return cores * window / requests * 1000 if cores is not None and requests else None
 
 
 def _slow_seconds(r: dict, bound_ms: float) -> str:
@@ -401,7 +421,9 @@ def _line(label: str, r: dict, unit: str = "requests/s", rate_key: str = "ok_per
     return (f"  {label:<34} {r[rate_key]:8.1f} {unit} ({r['requests']:,} requests in {r['window_s']:.1f} s; "
             f"p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, max {r['max_ms']:.0f} ms; "
             f"{r['connects']} connections; clients used {r['client_cpu_share'] * 100:.0f} % of the cores; "
-            f"load {r['load_start'][0]:.1f}->{r['load_end'][0]:.1f})")
+            f"CPU a request: server {ms_or_na(r['server_cpu_ms_per_request'])}, PostgreSQL "
+            f"{ms_or_na(r['postgres_cpu_ms_per_request'])}; load {r['load_start'][0]:.1f}->{r['load_end'][0]:.1f})")
+
 
 
 # --- Checks -----------------------------------------------------------------------------------

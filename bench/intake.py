@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (  # noqa: E402
     banner,
     copy_rows,
+    cpu_during,
     db_copy,
     db_recreate,
     db_url,
@@ -57,9 +58,12 @@ from bench.common import (  # noqa: E402
     libpq_dsn,
     machine,
     migrate,
+    ms_or_na,
+    postgres_process,
     redis_flush,
     result_emit,
     sequences_reset,
+    server_is_local,
     summary,
     timed,
     vacuum_analyze,
@@ -243,7 +247,7 @@ def clients_run(url: str, clients: int, duration: float, tag: str = "") -> dict:
         ready.get(timeout=300)
     started = time.time()
     start.set()
-    cpu = cpu_sample(duration)
+    cpu = cpu_during(duration, {"postgres": postgres_process} if server_is_local() else {})
     results = [out.get(timeout=duration + 300) for _ in procs]
     for p in procs:
         p.join(timeout=30)
@@ -266,53 +270,9 @@ def clients_run(url: str, clients: int, duration: float, tag: str = "") -> dict:
             # CPU per attempt: the clients' own (Python: Django, intake), and PostgreSQL's,
             # from its share of the cores in the middle of the window times its length.
             "client_cpu_ms_per_attempt": client_cpu / attempts * 1000 if attempts else None,
-            "postgres_cores": cpu["postgres_cores"], "machine_busy": cpu["machine_busy"],
-            "postgres_cpu_ms_per_attempt": (cpu["postgres_cores"] * window / attempts * 1000
-                                            if attempts and cpu["postgres_cores"] is not None else None)}
-
-
-def _proc_cpu_ticks(names: tuple[str, ...]) -> dict[int, int]:
-    """CPU ticks (user + system) of each running process whose name starts with one of `names`."""
-    ticks = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
-        if name.startswith(names):
-            ticks[int(entry)] = int(fields[11]) + int(fields[12])
-    return ticks
-
-
-def _machine_ticks() -> tuple[int, int]:
-    """(busy, total) ticks of all cores since boot, from /proc/stat."""
-    with open("/proc/stat") as f:
-        values = [int(v) for v in f.readline().split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return sum(values) - idle, sum(values)
-
-
-def cpu_sample(duration: float) -> dict:
-    """Share of the cores PostgreSQL's processes and the whole machine used from 1 s after
-    the start to 1 s before the end of a run (the clients' connections all open). None where
-    /proc cannot tell (not Linux, or the server on another machine)."""
-    local = (urlsplit(db_url(DB_NAME)).hostname or "127.0.0.1") in ("127.0.0.1", "localhost", "::1")
-    if not os.path.exists("/proc/stat") or duration <= 3:
-        time.sleep(max(duration - 1, 0))
-        return {"postgres_cores": None, "machine_busy": None}
-    time.sleep(1.0)
-    pg_a, m_a, t_a = _proc_cpu_ticks(("postgres", "postmaster")), _machine_ticks(), time.monotonic()
-    time.sleep(duration - 2.0)
-    pg_b, m_b, t_b = _proc_cpu_ticks(("postgres", "postmaster")), _machine_ticks(), time.monotonic()
-    tick = os.sysconf("SC_CLK_TCK")
-    pg = sum(v - pg_a.get(pid, 0) for pid, v in pg_b.items()) / tick
-    busy, total = m_b[0] - m_a[0], m_b[1] - m_a[1]
-    return {"postgres_cores": pg / (t_b - t_a) if local else None,
-            "machine_busy": busy / total if total else None}
+            "postgres_cores": cpu.get("postgres"), "machine_busy": cpu["machine_busy"],
+            "postgres_cpu_ms_per_attempt": (cpu["postgres"] * window / attempts * 1000
+                                            if attempts and cpu.get("postgres") is not None else None)}
 
 
 # --- Checks -----------------------------------------------------------------------------------
@@ -409,10 +369,6 @@ def pgbench_run(clients: int = 16, threads: int = 2, seconds: int = 10) -> dict:
             "clients": clients, "threads": threads, "seconds": seconds}
 
 
-def _ms(value) -> str:
-    return "n/a" if value is None else f"{value:.2f} ms"
-
-
 def _pct(value) -> str:
     return "n/a" if value is None else f"{value * 100:.0f} %"
 
@@ -495,8 +451,8 @@ def main(argv=None) -> dict:
         print(f"  order_place latency   p50 {lat['p50'] * 1000:.1f} ms, p95 {lat['p95'] * 1000:.1f} ms, max {lat['max'] * 1000:.1f} ms")
     for label, r in ((f"{args.clients} processes", run), (f"{cores} processes", per_core), ("1 process", single)):
         print(f"  {label:<13} {r['orders_per_s']:6.1f} orders/s, {r['attempts_per_s']:6.1f} attempts/s; "
-              f"CPU per attempt: clients {_ms(r['client_cpu_ms_per_attempt'])}, PostgreSQL "
-              f"{_ms(r['postgres_cpu_ms_per_attempt'])}; machine busy {_pct(r['machine_busy'])}")
+              f"CPU per attempt: clients {ms_or_na(r['client_cpu_ms_per_attempt'])}, PostgreSQL "
+              f"{ms_or_na(r['postgres_cpu_ms_per_attempt'])}; machine busy {_pct(r['machine_busy'])}")
     if tps:
         print(f"  pgbench single-row UPDATE: {tps:,.0f} TPS -> orders/s = {ratio * 100:.2f} % of pgbench "
               f"(Saleor allocate_stocks: 0.4-0.8 %, {SALEOR['many_processes']:g}/s)")

@@ -29,6 +29,7 @@ from bench.common import (  # noqa: E402
     ROOT,
     STATIC_COLLECTED,
     bench_env,
+    ms_or_na,
     server_url,
     static_collect,
 )
@@ -72,10 +73,6 @@ def bench_run(name: str, extra: list[str]) -> dict | None:
 
 def _row(what, figure, floor, ratio, target, verdict):
     return f"| {what} | {figure} | {floor} | {ratio} | {target} | {verdict} |"
-
-
-def _ms(value) -> str:
-    return "n/a" if value is None else f"{value:.2f} ms"
 
 
 def summary_print(results: dict[str, dict]) -> None:
@@ -127,8 +124,8 @@ def summary_print(results: dict[str, dict]) -> None:
             print(_row(f"intake, {per_core['clients']} processes (one per core), from the data the "
                        f"{run['clients']} found", f"{per_core['orders_per_s']:.1f} orders/s",
                        f"CPU per attempt, clients: {per_core['clients']} processes "
-                       f"{_ms(per_core.get('client_cpu_ms_per_attempt'))}, {run['clients']} processes "
-                       f"{_ms(run.get('client_cpu_ms_per_attempt'))}", "-", "(reference)", "-"))
+                       f"{ms_or_na(per_core.get('client_cpu_ms_per_attempt'))}, {run['clients']} processes "
+                       f"{ms_or_na(run.get('client_cpu_ms_per_attempt'))}", "-", "(reference)", "-"))
         single = r.get("single_process")
         if single:
             print(_row("intake, 1 process", f"{single['orders_per_s']:.1f} orders/s", "-", "-",
