@@ -128,6 +128,12 @@ def _machine_ticks() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
+def cpu_ms_per(cores: float | None, window: float, count: int) -> float | None:
+    """Milliseconds of CPU per event: a share of the cores held for `window` seconds, over
+    `count` events (None where the share is unknown or nothing happened)."""
+    return cores * window / count * 1000 if cores is not None and count else None
+
+
 def ms_or_na(value) -> str:
     """A figure in milliseconds, or n/a where it could not be measured."""
     return "n/a" if value is None else f"{value:.2f} ms"

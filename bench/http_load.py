@@ -68,6 +68,7 @@ from bench.common import (  # noqa: E402
     bench_env,
     copy_rows,
     cpu_during,
+    cpu_ms_per,
     db_recreate,
     django_setup,
     load_average,
@@ -392,8 +393,8 @@ def clients_run(job: dict, clients: int) -> dict:
         "client_cpu_s": sum(r["cpu_s"] for r in results),
         # The server's processes (gunicorn's master and workers) and PostgreSQL's: CPU per
         # request, from their share of the cores in the middle of the run.
-        "server_cpu_ms_per_request": _per_request(cpu.get("server"), window, len(latencies)),
-        "postgres_cpu_ms_per_request": _per_request(cpu.get("postgres"), window, len(latencies)),
+        "server_cpu_ms_per_request": cpu_ms_per(cpu.get("server"), window, len(latencies)),
+        "postgres_cpu_ms_per_request": cpu_ms_per(cpu.get("postgres"), window, len(latencies)),
         "machine_busy": cpu["machine_busy"],
         "client_cpu_share": sum(r["cpu_s"] for r in results) / (window * (os.cpu_count() or 1)),
         "p50_ms": lat["p50"] * 1000 if lat else None, "p95_ms": lat["p95"] * 1000 if lat else None,
@@ -403,10 +404,6 @@ def clients_run(job: dict, clients: int) -> dict:
                     for second, lats in sorted(by_second.items())],
         "load_start": [round(x, 2) for x in load_start], "load_end": [round(x, 2) for x in load_average()],
     }
-
-
-def _per_request(cores: float | None, window: float, requests: int) -> float | None:
-    return cores * window / requests * 1000 if cores is not None and requests else None
 
 
 def _slow_seconds(r: dict, bound_ms: float) -> str:

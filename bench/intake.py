@@ -50,6 +50,7 @@ from bench.common import (  # noqa: E402
     banner,
     copy_rows,
     cpu_during,
+    cpu_ms_per,
     db_copy,
     db_recreate,
     db_url,
@@ -271,8 +272,7 @@ def clients_run(url: str, clients: int, duration: float, tag: str = "") -> dict:
             # from its share of the cores in the middle of the window times its length.
             "client_cpu_ms_per_attempt": client_cpu / attempts * 1000 if attempts else None,
             "postgres_cores": cpu.get("postgres"), "machine_busy": cpu["machine_busy"],
-            "postgres_cpu_ms_per_attempt": (cpu["postgres"] * window / attempts * 1000
-                                            if attempts and cpu.get("postgres") is not None else None)}
+            "postgres_cpu_ms_per_attempt": cpu_ms_per(cpu.get("postgres"), window, attempts)}
 
 
 # --- Checks -----------------------------------------------------------------------------------
