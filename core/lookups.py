@@ -5,8 +5,10 @@ and psycopg parses the long statement. `= ANY(%s)` sends one array. Other databa
 plain IN list.
 
 A list still costs Django a resolution and a preparation of each id before the lookup
-sees it. `Ids(...)` wraps integer ids so that the ORM hands them on untouched. What each
-saves is in docs/architecture.md, "What each fast path saves".
+sees it, and psycopg a conversion of each element when it sends the array. `Ids(...)` wraps
+integer ids so that the ORM hands them on untouched, and sends them to PostgreSQL as one
+array literal (`id_array`), a single string PostgreSQL reads as the column's array type.
+What each saves is in docs/architecture.md, "What each fast path saves".
 """
 
 import operator
@@ -29,6 +31,16 @@ class Ids:
     def __repr__(self):
         return f"Ids({len(self.values)} ids)"
 
+    def __iter__(self):
+        return iter(self.values)
+
+
+def id_array(ids) -> str:
+    """Integer ids as one PostgreSQL array literal ("{3,5,8}"), for `= ANY(%s)` and
+    `unnest(%s::bigint[])`: psycopg sends a string whole, where it converts a list element
+    by element (a tenth of a millisecond per 200 ids). Each id must be an integer."""
+    return "{" + ",".join(map(str, map(operator.index, ids))) + "}"
+
 
 class AnyOf(Lookup):
     lookup_name = "any"
@@ -36,7 +48,7 @@ class AnyOf(Lookup):
 
     def get_prep_lookup(self):
         if isinstance(self.rhs, Ids):
-            return self.rhs.values
+            return self.rhs
         return [self.lhs.output_field.get_prep_value(v) for v in self.rhs]
 
     def as_sql(self, compiler, connection):
@@ -45,7 +57,7 @@ class AnyOf(Lookup):
         if not values:
             return "1 = 0", []  # empty membership matches nothing, as IN () would
         if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s)", [*lhs_params, values]
+            return f"{lhs} = ANY(%s)", [*lhs_params, id_array(values) if isinstance(self.rhs, Ids) else values]
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
 
 

@@ -22,6 +22,7 @@ from core.bulk import (
     gc_paused,
     model_build,
 )
+from core.lookups import id_array
 from core.queue import enqueue_on_commit
 from inventory.models import SKU, StockLevel, Warehouse
 from orders.models import OrderLine, OrderSync
@@ -390,7 +391,7 @@ def promises_write(rows, statuses, changes, *, touched_orders=(), first=frozense
                     f"UPDATE {table} AS l SET status = t.status FROM "
                     f"(SELECT unnest(%s::varchar[]) AS status, unnest(%s::bigint[]) AS id) t "
                     f"WHERE l.id = t.id",
-                    [[status for status, _ in statuses], [line_id for _, line_id in statuses]])
+                    [[status for status, _ in statuses], id_array(line_id for _, line_id in statuses)])
             else:
                 cursor.executemany(f"UPDATE {table} SET status = %s WHERE id = %s", statuses)
     if changes:

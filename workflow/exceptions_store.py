@@ -9,7 +9,7 @@ from datetime import date, datetime
 from django.db import IntegrityError, connection, transaction
 
 from core.bulk import copy_into_temp, model_build, model_loaded
-from core.lookups import Ids
+from core.lookups import Ids, id_array
 from orders.models import OrderLine
 from promises.models import OrderException
 
@@ -169,7 +169,7 @@ def _exceptions_update_recorded(ids: list[int], values: dict, *, at: datetime, u
         cursor.execute(
             f"WITH changed AS (UPDATE {OrderException._meta.db_table} SET {sets} WHERE id = ANY(%s) "
             f"RETURNING {_history_columns()}) {_history_insert('changed')}",
-            [*params, ids, *_history_params(at, "~", user)])
+            [*params, id_array(ids), *_history_params(at, "~", user)])
 
 
 _HISTORY_OWN = ("history_id", "history_date", "history_change_reason", "history_type", "history_user_id")
@@ -205,7 +205,7 @@ def _history_snapshot(ids: list[int], history_type: str, *, at: datetime, user=N
     head = _history_params(at, history_type, user)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(insert + "id = ANY(%s)", [*head, list(ids)])
+            cursor.execute(insert + "id = ANY(%s)", [*head, id_array(ids)])
             return
         for start in range(0, len(ids), 900):
             chunk = ids[start:start + 900]

@@ -106,9 +106,12 @@ def test_model_loaded_gives_the_instance_the_orm_loads(skus):
 
 
 def test_ids_take_integers_only():
-    from core.lookups import Ids
+    from core.lookups import Ids, id_array
 
     assert Ids(iter([3, True, 5])).values == [3, 1, 5]
-    for wrong in (["7"], [7.0], [None]):
+    assert id_array(iter([3, True, 5])) == "{3,1,5}" and id_array([]) == "{}"
+    for wrong in (["7"], [7.0], [None], ["1}, {2"]):
         with pytest.raises(TypeError):
             Ids(wrong)
+        with pytest.raises(TypeError):
+            id_array(wrong)

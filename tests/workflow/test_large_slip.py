@@ -305,3 +305,25 @@ def test_assessing_a_line_again_keeps_its_unsent_earlier_date_notice(deferred, s
     notice.refresh_from_db()
     assert notice.status == Notice.Status.FAILED
     assert Notice.objects.filter(line=b.line, kind="earlier_date").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deferred_assessment_plans_each_read_for_its_own_lines(deferred):
+    """A generic plan cannot use a partial index whose condition names a parameter's value
+    (the delay-notice count's): both of a part's transactions plan per call on PostgreSQL."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from workflow.services import recorded_changes_assess
+
+    b = slip(backorder_line("US", eta_days=14), days=10)
+    with CaptureQueriesContext(connection) as queries, TestCase.captureOnCommitCallbacks(execute=True):
+        recorded_changes_assess(line_ids=[b.line.pk])
+    sets = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SET LOCAL")]
+    if connection.vendor == "postgresql":
+        assert sets == ["SET LOCAL plan_cache_mode = force_custom_plan"] * 2
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW plan_cache_mode")
+            assert cursor.fetchone()[0] == "auto"  # SET LOCAL ended with each transaction
+    else:
+        assert sets == []
