@@ -310,7 +310,8 @@ def test_assessing_a_line_again_keeps_its_unsent_earlier_date_notice(deferred, s
 @pytest.mark.django_db(transaction=True)
 def test_a_deferred_assessment_plans_each_read_for_its_own_lines(deferred):
     """A generic plan cannot use a partial index whose condition names a parameter's value
-    (the delay-notice count's): both of a part's transactions plan per call on PostgreSQL."""
+    (the delay-notice count's), nor size an array of ids: both of a part's transactions plan
+    per call on PostgreSQL."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
