@@ -81,7 +81,9 @@ def _marker(i: int, name: str, kind: str):
 
 def generic_plans_for_transaction() -> None:
     """Run the rest of the current transaction's prepared statements on generic plans
-    (PostgreSQL; elsewhere, nothing). `SET LOCAL` ends with the transaction.
+    (PostgreSQL; elsewhere, nothing). `SET LOCAL` ends with the transaction. Only in the
+    connection's outermost atomic block: inside a caller's transaction (a savepoint) the
+    plans stay the caller's, and nothing is set.
 
     PostgreSQL plans a prepared statement again for each call's parameters until a generic
     plan looks as cheap as those custom plans; for reads whose arrays of ids it cannot size
@@ -94,7 +96,8 @@ def generic_plans_for_transaction() -> None:
 
 def custom_plans_for_transaction() -> None:
     """Plan each of the rest of the current transaction's prepared statements for its own
-    parameters (PostgreSQL; elsewhere, nothing): for batch work on thousands of lines.
+    parameters (PostgreSQL; elsewhere, nothing; as generic_plans_for_transaction, only in
+    the outermost atomic block): for batch work on thousands of lines.
 
     A generic plan knows neither the length of an id array nor the values of the other
     parameters: it cannot use a partial index whose condition names a value given as a
@@ -108,7 +111,9 @@ def custom_plans_for_transaction() -> None:
 
 
 def _plan_cache_mode_set(mode: str) -> None:
-    if connection.vendor == "postgresql":
+    # savepoint_ids is empty in the outermost atomic block only (a nested one pushes its
+    # savepoint, or None when it makes none).
+    if connection.vendor == "postgresql" and connection.in_atomic_block and not connection.savepoint_ids:
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL plan_cache_mode = {mode}")
 

@@ -350,10 +350,8 @@ def _order_place_atomic(data, channel, region, skus, now):
 
 
 def _order_place_transaction(data, channel, region, skus, now):
-    outermost = not transaction.get_connection().in_atomic_block
     with transaction.atomic():
-        if outermost:  # an order's own transaction (not a caller's): its reads on generic plans
-            generic_plans_for_transaction()
+        generic_plans_for_transaction()  # an order's own transaction (not a caller's): generic plans
         return _order_place_locked(data, channel, region, skus, now)
 
 

@@ -112,7 +112,6 @@ def recorded_changes_assess(*, line_ids: list[int], now: datetime | None = None,
     given = {fact[0]: fact for fact in changes or ()}
     results: list[Assessment] = []
     started = time.perf_counter()
-    own_transactions = not transaction.get_connection().in_atomic_block
     with gc_paused():
         for start in range(0, len(line_ids), CHUNK_LINES):
             chunk = line_ids[start:start + CHUNK_LINES]
@@ -121,8 +120,7 @@ def recorded_changes_assess(*, line_ids: list[int], now: datetime | None = None,
             # slip's exceptions without waiting for thousands of outbox rows. A notice lost
             # between the two is written by the slip sweep (docs/notices.md, section 9).
             with exceptions_being_raised(), transaction.atomic():
-                if own_transactions:  # not a caller's, whose plans are its own
-                    custom_plans_for_transaction()
+                custom_plans_for_transaction()  # in a caller's transaction, its plans stay
                 assessed, due = _lines_assess_chunk(chunk, now=now, given=given, notices_now=False)
             committed = time.perf_counter()
             results += assessed
@@ -130,8 +128,7 @@ def recorded_changes_assess(*, line_ids: list[int], now: datetime | None = None,
             # the CPU first (bounded; the notices are not late by a second).
             Yielder(max_wait=NOTICES_WAIT_SECONDS, running=exceptions_being_raised_elsewhere)()
             with transaction.atomic():
-                if own_transactions:
-                    custom_plans_for_transaction()
+                custom_plans_for_transaction()
                 _notices_write_after(due, now=now)
             log.info("assessed %s lines: exceptions committed after %.3f s, %s notices after %.3f s",
                      len(assessed), committed - started, len(due.requests), time.perf_counter() - started)

@@ -190,3 +190,26 @@ def test_a_statement_run_again_and_again_is_prepared_on_the_connection(skus):
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
                        ["%inventory_sku%= ANY($1)%"])
         assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("set_mode, mode", [(compiled.generic_plans_for_transaction, "force_generic_plan"),
+                                            (compiled.custom_plans_for_transaction, "force_custom_plan")])
+def test_a_plan_mode_is_set_in_the_outermost_transaction_only(set_mode, mode):
+    if connection.vendor != "postgresql":
+        pytest.skip("plan_cache_mode is PostgreSQL's")
+
+    def shown():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW plan_cache_mode")
+            return cursor.fetchone()[0]
+
+    set_mode()  # autocommit: no transaction to set it for
+    assert shown() == "auto"
+    with transaction.atomic():
+        with transaction.atomic():
+            set_mode()  # a caller's transaction: its plans stay its own
+            assert shown() == "auto"
+        set_mode()
+        assert shown() == mode
+    assert shown() == "auto"
