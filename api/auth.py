@@ -45,31 +45,34 @@ class PartnerKeyAuthentication(BaseAuthentication):
     No header: anonymous (the permission then answers 401). A malformed, unknown,
     revoked or expired key: 401 at once, counted against the caller's address; an address
     past `PARTNER_API["FAILED_AUTH_RATE"]` wrong keys is answered 429 whatever key it sends
-    (api.throttling). The key and its channels are read once per KEY_RECORD_SECONDS;
-    every request checks the key against its hash.
+    (api.throttling). The key and its channels are read once per KEY_RECORD_SECONDS, and
+    kept in the rate-limit cache, read with the address's count; every request checks the
+    key against its hash.
     """
 
     def authenticate(self, request):
         raw = request.META.get("HTTP_AUTHORIZATION", "")
         if not raw:
             return None
-        failed_keys_check(request)
+        keyword, _, key = raw.partition(" ")
+        key = key.strip()
+        prefix, dot, _ = key.partition(".")
+        ours = bool(keyword.lower() == KEYWORD.lower() and dot and prefix)
+        # The key's cached record comes in the same round trip as the address's count.
+        cached = failed_keys_check(request, also=_record_name(prefix) if ours else None)
         try:
-            return self._authenticate(request, raw)
+            return self._authenticate(keyword, key, prefix if ours else "", cached)
         except exceptions.AuthenticationFailed:
             failed_keys_record(request)
             raise
 
-    def _authenticate(self, request, raw):
-        keyword, _, key = raw.partition(" ")
+    def _authenticate(self, keyword, key, prefix, cached):
         if keyword.lower() != KEYWORD.lower():
             # Another scheme (Basic, Bearer...): not ours, and there is no other.
             raise exceptions.AuthenticationFailed(f"Send the key as 'Authorization: {KEYWORD} <key>'.")
-        key = key.strip()
-        prefix, dot, _ = key.partition(".")
-        if not dot or not prefix:
+        if not prefix:
             raise exceptions.AuthenticationFailed("Invalid API key.")
-        api_key, channels = key_record(prefix)
+        api_key, channels = key_record(prefix, cached)
         if api_key is None or not api_key.is_valid(key):
             raise exceptions.AuthenticationFailed("Invalid API key.")
         if api_key.revoked:
@@ -108,15 +111,15 @@ def _records():
     return caches[settings.PARTNER_API["THROTTLE_CACHE"]]
 
 
-def key_record(prefix: str) -> tuple[PartnerKey | None, list[tuple[int, str]]]:
-    """The key of this prefix and its channels' (id, code), from the cache when there."""
-    cache_key = f"partner-key:{prefix}"
-    try:
-        found = _records().get(cache_key)
-    except Exception:  # noqa: BLE001 - the cache is away: read the database
-        found = None
-    if found is not None:
-        return found
+def _record_name(prefix: str) -> str:
+    return f"partner-key:{prefix}"
+
+
+def key_record(prefix: str, cached) -> tuple[PartnerKey | None, list[tuple[int, str]]]:
+    """The key of this prefix and its channels' (id, code): `cached`, the record as the
+    cache held it (read by the caller), else from the database, then cached."""
+    if cached is not None:
+        return cached
     api_key = PartnerKey.objects.filter(prefix=prefix).first()
     if api_key is None:
         return None, []  # not cached: wrong keys are the failed-key limit's business
@@ -127,7 +130,7 @@ def key_record(prefix: str) -> tuple[PartnerKey | None, list[tuple[int, str]]]:
 
 def _record_store(prefix: str, record) -> None:
     try:
-        _records().set(f"partner-key:{prefix}", record, KEY_RECORD_SECONDS)
+        _records().set(_record_name(prefix), record, KEY_RECORD_SECONDS)
     except Exception:  # noqa: BLE001, S110 - the next request reads the database again
         pass
 
@@ -138,7 +141,7 @@ def key_record_forget(prefix: str) -> None:
 
     def forget():
         try:
-            _records().delete(f"partner-key:{prefix}")
+            _records().delete(_record_name(prefix))
         except Exception:  # noqa: BLE001, S110 - it expires by itself
             pass
 

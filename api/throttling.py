@@ -112,10 +112,6 @@ def _hit(cache, name: str, duration: int) -> int:
     return 1
 
 
-def _peek(cache, name: str) -> int:
-    return cache.get(name) or 0
-
-
 def _counted(operation, name: str, duration: int) -> int:
     if not _outage.skip_cache():
         try:
@@ -141,10 +137,14 @@ def window_hit(key: str, *, duration: int) -> tuple[int, float]:
     return _counted(lambda cache, n, d: _hit(cache, n, d), name, duration), left
 
 
-def window_count(key: str, *, duration: int) -> tuple[int, float]:
-    """The events of `key` in the current window, without counting one: (events, seconds left)."""
+def window_count(key: str, *, duration: int, also: str | None = None) -> tuple[int, float, object]:
+    """The events of `key` in the current window, without counting one, and the value the
+    cache holds under `also` (None: none, or the cache is away), read in the same round trip:
+    (events, seconds left, that value)."""
     name, left = _window(key, duration)
-    return _counted(lambda cache, n, d: _peek(cache, n), name, duration), left
+    names = [name] if also is None else [name, also]
+    found = _counted(lambda cache, _n, _d: cache.get_many(names), name, duration)
+    return found.get(name) or 0, left, None if also is None else found.get(also)
 
 
 def _rate(setting: str) -> tuple[int | None, int | None]:
@@ -181,18 +181,32 @@ def _address(request) -> str:
     return BaseThrottle().get_ident(request)
 
 
-def failed_keys_check(request) -> None:
+def failed_keys_check(request, *, also: str | None = None):
     """Refuse (429) an address that sent `PARTNER_API["FAILED_AUTH_RATE"]` wrong keys this window.
 
     Every key from it is refused until the window ends, the right one too: otherwise the
-    answer to a guess would still tell a right key from a wrong one.
+    answer to a guess would still tell a right key from a wrong one. Return the value the
+    rate-limit cache holds under `also` (None: none), read in the same round trip as the
+    count: the caller's key record (api.auth.key_record).
     """
     limit, duration = _rate("FAILED_AUTH_RATE")
     if limit is None:
-        return
-    count, left = window_count(f"throttle:badkey:{_address(request)}", duration=duration)
+        return _cached(also) if also is not None else None
+    count, left, found = window_count(f"throttle:badkey:{_address(request)}", duration=duration, also=also)
     if count >= limit:
         raise AuthAttemptsThrottled(left)
+    return found
+
+
+def _cached(name: str):
+    """The rate-limit cache's value under `name` (None: none, or the cache is away)."""
+    if _outage.skip_cache():
+        return None
+    try:
+        return caches[_cache_name()].get(name)
+    except CACHE_DOWN_ERRORS as exc:
+        _outage.record(exc)
+        return None
 
 
 def failed_keys_record(request) -> None:

@@ -154,3 +154,33 @@ def test_wrong_keys_from_one_address_are_429_after_the_limit(redis_throttle, ref
         assert _client(good, address="10.0.0.2").get(SKUS).status_code == 200
         # Right keys are not counted: many from a fresh address all pass.
         assert {_client(good, "10.0.0.3").get(SKUS).status_code for _ in range(8)} == {200}
+
+
+# --- Round trips ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_known_key_costs_two_redis_round_trips_a_request(redis_throttle, reference, make_client,
+                                                          monkeypatch):
+    """The address's wrong-key count and the key's record come in one read (MGET), the key's
+    count in one MULTI/EXEC: a request waits on Redis twice, not three times."""
+    from redis.connection import AbstractConnection
+
+    client = make_client()
+    assert client.get(SKUS).status_code == 200  # reads the key from the database, caches its record
+    sent = []
+    send = AbstractConnection.send_packed_command
+
+    def counted(self, command, check_health=True):
+        sent.append(b"".join(command) if isinstance(command, list) else command)
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    with time_machine.travel(CALM, tick=True):
+        assert client.get(SKUS).status_code == 200
+    assert len(sent) == 2, sent
+    assert b"MGET" in sent[0] and b"partner-key:" in sent[0] and b"throttle:badkey:" in sent[0]
+    assert b"MULTI" in sent[1] and b"INCR" in sent[1]
+    # A wrong secret with a known prefix is refused from that same cached record.
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", send)
+    error_of(_client(f"{client.key.prefix}.wrong-secret").get(SKUS), 401, "not_authenticated")
