@@ -4,7 +4,8 @@ Data: `manage.py seed_demo --size large` (100,000 orders) on its own PostgreSQL 
 bd_bench_api (dropped and recreated; `--reuse` keeps a seeded one). A key holding every
 channel and `orders:read` pulls GET /api/v1/orders/?page_size=100 from a real gunicorn
 server on 127.0.0.1 that the script starts and stops, with the options of the Procfile's
-`web:` line (bench/http_load.py reads them) except --max-requests (no restarts mid-walk).
+`web:` line (bench/http_load.py reads them) except --max-requests (no restarts mid-walk),
+and with Redis as production has it (the key's record and rate counts: two round trips a page).
 
 Runs, same process, same data:
   * 1 client walks the whole book (every `next` link, ~1,000 pages);
@@ -62,7 +63,7 @@ from bench.common import (  # noqa: E402
     timed,
     vacuum_analyze,
 )
-from bench.http_load import HOST, SERVER_ENV, Gunicorn, production_options  # noqa: E402
+from bench.http_load import HOST, SERVER_ENV, Gunicorn, production_options, served_env  # noqa: E402
 
 DB_NAME = "bd_bench_api"
 PAGE_SIZE = 100
@@ -459,7 +460,7 @@ def main() -> None:
         floor = walk("floor (raw SQL)", _floor_client, floor_jobs, slices_plan(url, clients, args.pages))
         runs.append(floor)
         print(_line(floor))
-    with Gunicorn(url, port=args.port, options=options, env=SERVER_ENV, log_name="api_pull_gunicorn") as server:
+    with Gunicorn(url, port=args.port, options=options, env=served_env(), log_name="api_pull_gunicorn") as server:
         server_warm(server, key)
 
         def api_jobs(start, pages, barrier):

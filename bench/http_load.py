@@ -9,8 +9,12 @@ Server: gunicorn serving config.wsgi (DEBUG off, the production settings) with t
 of the Procfile's `web:` line (gthread workers, which keep connections alive; gunicorn's
 sync workers close every connection), except --max-requests: workers are not recycled
 during a run unless --recycle is given.
-The per-key throttle is raised out of the way (API_THROTTLE_RATE); without REDIS_URL its
-counts stay in each worker's memory. The key holds every channel and the scopes used.
+The server has Redis, as production does (docs/operations.md): django-q2's broker (intake
+enqueues the notices task on commit; no worker runs, the tasks are only counted), the
+partner API's key records and rate counts, and the task flags, on a Redis database emptied
+at the start (bench.common.intake_broker); --no-redis runs it without, as a newcomer's
+machine does (the ORM broker, every count in each worker's memory). The per-key throttle is
+raised out of the way (API_THROTTLE_RATE). The key holds every channel and the scopes used.
 
 Clients: 16 processes on the same 2 cores as the server, each with one keep-alive
 http.client connection, sending requests back to back for a fixed duration; each request
@@ -71,11 +75,13 @@ from bench.common import (  # noqa: E402
     cpu_ms_per,
     db_recreate,
     django_setup,
+    intake_broker,
     load_average,
     machine,
     migrate,
     ms_or_na,
     postgres_process,
+    redis_flush,
     result_emit,
     sequences_reset,
     server_is_local,
@@ -96,6 +102,16 @@ SERVER_ENV = {
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
     "API_THROTTLE_RATE": "100000000/min",
 }
+
+
+def served_env(*, redis: bool = True) -> dict[str, str]:
+    """The served Django's environment: SERVER_ENV, with Redis as production has it
+    (bench.common.intake_broker, its database emptied here) unless `redis` is False."""
+    env = dict(SERVER_ENV)
+    if redis:
+        env.update(intake_broker())
+        redis_flush(env["REDIS_URL"])
+    return env
 
 
 def floor_app(environ, start_response):
@@ -445,7 +461,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--port", type=int, default=8775)
     parser.add_argument("--recycle", action="store_true",
                         help="Keep the Procfile's --max-requests (workers restarted during the run).")
+    parser.add_argument("--no-redis", action="store_true",
+                        help="Serve without REDIS_URL: django-q2's ORM broker, caches in each worker's memory.")
     args = parser.parse_args(argv)
+    server_env = served_env(redis=not args.no_redis)
     duration = args.seconds or (5.0 if args.small else 20.0)
     options = production_options()
     if args.workers:
@@ -496,9 +515,10 @@ def main(argv=None) -> dict:
             runs["floor"] = clients_run(job, args.clients)
         print(_line("floor (minimal WSGI app)", runs["floor"]))
 
-    with Gunicorn(url, port=args.port, env=SERVER_ENV, log_name="http_load_gunicorn", **server_kw) as server:
-        print(f"  server: gunicorn {server.describe()} (the Procfile's web line), DEBUG off, PostgreSQL {DB_NAME}, per-key throttle "
-              f"{SERVER_ENV['API_THROTTLE_RATE']} (counts per worker, no Redis)")
+    with Gunicorn(url, port=args.port, env=server_env, log_name="http_load_gunicorn", **server_kw) as server:
+        print(f"  server: gunicorn {server.describe()} (the Procfile's web line), DEBUG off, PostgreSQL {DB_NAME}, "
+              + (f"Redis {server_env['REDIS_URL']}" if "REDIS_URL" in server_env else "no Redis (ORM broker)")
+              + f", per-key throttle {SERVER_ENV['API_THROTTLE_RATE']}")
         probe = http.client.HTTPConnection(HOST, server.port, timeout=60)
         probe.request("GET", availability_path, headers={"Authorization": f"Api-Key {key}"})
         answer = probe.getresponse()
@@ -537,7 +557,7 @@ def main(argv=None) -> dict:
 
     # The same questions with every answer computed: what the storefront's load costs when
     # no answer is kept (a question asked once, or AVAILABILITY_CACHE_SECONDS=0).
-    computed_env = {**SERVER_ENV, "AVAILABILITY_CACHE_SECONDS": "0"}
+    computed_env = {**server_env, "AVAILABILITY_CACHE_SECONDS": "0"}
     with Gunicorn(url, port=args.port + 2, env=computed_env, log_name="http_load_computed", **server_kw) as server:
         get_job = {**base_job, "port": server.port, "kind": "get", "path": availability_path}
         clients_run({**get_job, "duration": 3.0}, args.clients)  # warm every worker and thread
@@ -610,7 +630,8 @@ def main(argv=None) -> dict:
          f"cap breaches {check['cap_qty_breaches']}, unpromised {check['open_lines_without_promise']}, "
          f"429s {throttled}", "-", "-", "0", "met" if correct and not throttled else "FAILED"])
     result = {"bench": "http", "small": args.small, "machine": machine_info, "counts": counts, "setup": setup,
-              "server": {"gunicorn": options, "throttle_rate": SERVER_ENV["API_THROTTLE_RATE"]},
+              "server": {"gunicorn": options, "throttle_rate": SERVER_ENV["API_THROTTLE_RATE"],
+                         "redis": "REDIS_URL" in server_env},
               "runs": runs, "checks": check, "orders_in_db": in_db, "correct": correct, "targets": TARGETS,
               "target_met": met, "throttled": throttled, "summary_rows": summary_rows}
     result_emit(result)
