@@ -200,13 +200,7 @@ def failed_keys_check(request, *, also: str | None = None):
 
 def _cached(name: str):
     """The rate-limit cache's value under `name` (None: none, or the cache is away)."""
-    if _outage.skip_cache():
-        return None
-    try:
-        return caches[_cache_name()].get(name)
-    except CACHE_DOWN_ERRORS as exc:
-        _outage.record(exc)
-        return None
+    return _counted(lambda cache, n, _d: cache.get(n), name, 0)
 
 
 def failed_keys_record(request) -> None:
